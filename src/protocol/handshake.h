@@ -1,0 +1,32 @@
+// Initial Handshake Packet, protocol version 10: the server's greeting.
+// Sans-io. Thread-safety: plain values.
+#pragma once
+
+#include <string>
+
+#include "common/bytes.h"
+#include "protocol/constants.h"
+
+namespace cutover::protocol {
+
+struct HandshakeV10 {
+  uint8_t protocol_version = 10;
+  std::string server_version;
+  uint32_t connection_id = 0;
+  std::string auth_plugin_data;  // the scramble (salt): 20 bytes for mysql_native_password
+  Capabilities capabilities = 0;
+  uint8_t character_set = 0;
+  uint16_t status_flags = 0;
+  // MariaDB puts extended capabilities in the last 4 reserved bytes; 0 for MySQL.
+  uint32_t mariadb_extended_capabilities = 0;
+  std::string auth_plugin_name;  // with CLIENT_PLUGIN_AUTH
+};
+
+// Parses the whole payload (starting with the protocol version byte 0x0a).
+// A payload starting with 0xFF is an ERR (e.g. "too many connections") and is
+// reported as kServer with the server's errno and message.
+[[nodiscard]] Result<HandshakeV10> ParseHandshakeV10(ByteView payload);
+// Writes the whole payload. REQUIRES: auth_plugin_data.size() >= 8.
+void WriteHandshakeV10(const HandshakeV10& h, Bytes& out);
+
+}  // namespace cutover::protocol

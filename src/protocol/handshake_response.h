@@ -1,0 +1,38 @@
+// HandshakeResponse41 (the client's login) and the SSLRequest prefix.
+// Sans-io. Thread-safety: plain values.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/bytes.h"
+#include "protocol/constants.h"
+
+namespace cutover::protocol {
+
+struct HandshakeResponse41 {
+  Capabilities capabilities = 0;
+  uint32_t max_packet_size = 0;
+  uint8_t character_set = 0;
+  uint32_t mariadb_extended_capabilities = 0;  // in the filler, when the client is MariaDB-extended
+  std::string username;
+  std::string auth_response;
+  std::string database;          // with CLIENT_CONNECT_WITH_DB
+  std::string auth_plugin_name;  // with CLIENT_PLUGIN_AUTH
+  std::vector<std::pair<std::string, std::string>> attributes;  // with CLIENT_CONNECT_ATTRS
+};
+
+// True when the payload is an SSLRequest: exactly the 32-byte fixed part with
+// CLIENT_SSL set. REQUIRES: nothing.
+bool IsSslRequest(ByteView payload);
+
+// Parses the whole payload. Requires CLIENT_PROTOCOL_41 (kUnsupported
+// otherwise). The auth response is lenenc with
+// CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA, 1-byte-length with
+// CLIENT_SECURE_CONNECTION, NUL-terminated otherwise. Rejects trailing bytes.
+[[nodiscard]] Result<HandshakeResponse41> ParseHandshakeResponse41(ByteView payload);
+// Writes the whole payload, encoding fields according to r.capabilities.
+void WriteHandshakeResponse41(const HandshakeResponse41& r, Bytes& out);
+
+}  // namespace cutover::protocol
