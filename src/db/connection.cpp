@@ -1,0 +1,194 @@
+#include "db/connection.h"
+
+#include <cassert>
+#include <mutex>
+#include <utility>
+
+#include <errmsg.h>
+#include <mysql.h>
+
+#include <fmt/format.h>
+
+namespace cutover::db {
+namespace {
+
+// mysql_library_init is not thread-safe and mysql_init calls it implicitly on
+// first use; do it once, explicitly, before any thread races to it.
+void InitLibraryOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
+}
+
+// Connector/C's own errors (CR_*, 2000-2999) mean the server was not reached or
+// the connection broke; everything else came from the server.
+bool IsClientError(unsigned int err) { return err >= CR_MIN_ERROR && err <= CR_MAX_ERROR; }
+
+Error MakeError(MYSQL* mysql, std::string_view where) {
+  unsigned int err = mysql_errno(mysql);
+  std::string message = fmt::format("{}: {}", where, mysql_error(mysql));
+  if (IsClientError(err)) return Error::Io(std::move(message));
+  return Error::Server(static_cast<uint16_t>(err), mysql_sqlstate(mysql), std::move(message));
+}
+
+void SetTimeout(MYSQL* mysql, mysql_option option, std::chrono::seconds timeout) {
+  if (timeout.count() <= 0) return;
+  unsigned int seconds = static_cast<unsigned int>(timeout.count());
+  mysql_optionsv(mysql, option, &seconds);
+}
+
+void ApplyOptions(MYSQL* mysql, const ConnectOptions& options) {
+  SetTimeout(mysql, MYSQL_OPT_CONNECT_TIMEOUT, options.connect_timeout);
+  SetTimeout(mysql, MYSQL_OPT_READ_TIMEOUT, options.read_timeout);
+  SetTimeout(mysql, MYSQL_OPT_WRITE_TIMEOUT, options.write_timeout);
+  // Without this, host "localhost" would silently mean the default socket.
+  unsigned int protocol = options.unix_socket.empty() ? MYSQL_PROTOCOL_TCP : MYSQL_PROTOCOL_SOCKET;
+  mysql_optionsv(mysql, MYSQL_OPT_PROTOCOL, &protocol);
+  mysql_optionsv(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  my_bool off = 0;
+  mysql_optionsv(mysql, MYSQL_OPT_RECONNECT, &off);
+  unsigned int no_infile = 0;
+  mysql_optionsv(mysql, MYSQL_OPT_LOCAL_INFILE, &no_infile);
+}
+
+}  // namespace
+
+Result<Connection> Connection::Connect(const Endpoint& endpoint, ConnectOptions options) {
+  InitLibraryOnce();
+  MYSQL* mysql = mysql_init(nullptr);
+  if (mysql == nullptr) return Fail(Error::Io(fmt::format("{}: out of memory in mysql_init", endpoint.ToString())));
+  ApplyOptions(mysql, options);
+  std::string where = options.unix_socket.empty() ? endpoint.ToString() : options.unix_socket;
+  const char* socket = options.unix_socket.empty() ? nullptr : options.unix_socket.c_str();
+  const char* database = options.database.empty() ? nullptr : options.database.c_str();
+  if (mysql_real_connect(mysql, endpoint.host.c_str(), endpoint.user.c_str(), endpoint.password.c_str(), database,
+                         endpoint.port, socket, 0) == nullptr) {
+    Error error = MakeError(mysql, where);
+    mysql_close(mysql);
+    return Fail(std::move(error));
+  }
+  return Connection(mysql, endpoint, std::move(where));
+}
+
+Connection::Connection(st_mysql* mysql, Endpoint endpoint, std::string where)
+    : mysql_(mysql), endpoint_(std::move(endpoint)), where_(std::move(where)) {}
+
+Connection::Connection(Connection&& other) noexcept
+    : mysql_(std::exchange(other.mysql_, nullptr)),
+      endpoint_(std::move(other.endpoint_)),
+      where_(std::move(other.where_)) {}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  if (this != &other) {
+    Close();
+    mysql_ = std::exchange(other.mysql_, nullptr);
+    endpoint_ = std::move(other.endpoint_);
+    where_ = std::move(other.where_);
+  }
+  return *this;
+}
+
+Connection::~Connection() { Close(); }
+
+void Connection::Close() {
+  if (mysql_ != nullptr) mysql_close(mysql_);
+  mysql_ = nullptr;
+}
+
+Error Connection::LastError() const { return MakeError(mysql_, where_); }
+
+Status Connection::Execute(std::string_view sql) {
+  assert(mysql_ != nullptr);
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return Fail(LastError());
+  // A statement that returns rows must still have them read, or the
+  // connection is out of sync for the next call.
+  if (mysql_field_count(mysql_) == 0) return {};
+  MYSQL_RES* result = mysql_use_result(mysql_);
+  if (result == nullptr) return Fail(LastError());
+  while (mysql_fetch_row(result) != nullptr) {
+  }
+  std::optional<Error> error;
+  if (mysql_errno(mysql_) != 0) error = LastError();
+  mysql_free_result(result);
+  if (error) return Fail(std::move(*error));
+  return {};
+}
+
+Result<QueryResult> Connection::Query(std::string_view sql) {
+  assert(mysql_ != nullptr);
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return Fail(LastError());
+  if (mysql_field_count(mysql_) == 0) return QueryResult{};
+  return FetchAll();
+}
+
+Result<QueryResult> Connection::FetchAll() {
+  MYSQL_RES* result = mysql_store_result(mysql_);
+  if (result == nullptr) return Fail(LastError());
+  QueryResult out;
+  unsigned int num_fields = mysql_num_fields(result);
+  MYSQL_FIELD* fields = mysql_fetch_fields(result);
+  for (unsigned int i = 0; i < num_fields; ++i) out.columns.emplace_back(fields[i].name, fields[i].name_length);
+  out.rows.reserve(mysql_num_rows(result));
+  while (MYSQL_ROW row = mysql_fetch_row(result)) {
+    unsigned long* lengths = mysql_fetch_lengths(result);
+    Row& r = out.rows.emplace_back();
+    r.reserve(num_fields);
+    for (unsigned int i = 0; i < num_fields; ++i) {
+      if (row[i] == nullptr) {
+        r.emplace_back(std::nullopt);
+      } else {
+        r.emplace_back(std::string(row[i], lengths[i]));
+      }
+    }
+  }
+  mysql_free_result(result);
+  return out;
+}
+
+Result<std::optional<std::string>> Connection::QueryValue(std::string_view sql) {
+  auto result = Query(sql);
+  if (!result) return Fail(std::move(result.error()));
+  if (result->rows.empty() || result->rows.front().empty()) {
+    return Fail(Error::Precondition(fmt::format("{}: query returned no row: {}", where_, sql)));
+  }
+  return std::move(result->rows.front().front());
+}
+
+std::string Connection::Quote(std::string_view s) const {
+  assert(mysql_ != nullptr);
+  std::string out(2 * s.size() + 3, '\0');
+  out[0] = '\'';
+  unsigned long n = mysql_real_escape_string(mysql_, out.data() + 1, s.data(), s.size());
+  out[n + 1] = '\'';
+  out.resize(n + 2);
+  return out;
+}
+
+uint64_t Connection::affected_rows() const {
+  assert(mysql_ != nullptr);
+  return mysql_affected_rows(mysql_);
+}
+
+uint64_t Connection::thread_id() const {
+  assert(mysql_ != nullptr);
+  return mysql_thread_id(mysql_);
+}
+
+std::string Connection::server_version() const {
+  assert(mysql_ != nullptr);
+  const char* info = mysql_get_server_info(mysql_);
+  return info == nullptr ? std::string() : std::string(info);
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 2);
+  out.push_back('`');
+  for (char c : name) {
+    if (c == '`') out.push_back('`');
+    out.push_back(c);
+  }
+  out.push_back('`');
+  return out;
+}
+
+}  // namespace cutover::db

@@ -1,0 +1,95 @@
+// A blocking control-plane connection to one MySQL/MariaDB server, over
+// MariaDB Connector/C.
+//
+// Every call blocks the calling thread on network I/O, for up to the
+// configured timeouts. It must never run on the proxy's event loop: run it on
+// a thread of its own (see DESIGN.md, "Control-plane SQL ... never runs on the
+// proxy's event loop").
+//
+// Errors: kIo when the server cannot be reached or the connection is lost
+// (Connector/C client errors, CR_*); kServer, with the server's errno and
+// SQLSTATE, when the server answers with an error (including "Access denied"
+// at login). Messages start with the server's address.
+//
+// Multi-statements are off: one statement per call.
+// Thread-safety: none; one Connection is used by one thread at a time. Distinct
+// Connections may be used from distinct threads concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "db/endpoint.h"
+
+struct st_mysql;  // MYSQL, from <mysql.h>; kept out of this header.
+
+namespace cutover::db {
+
+struct ConnectOptions {
+  std::chrono::seconds connect_timeout{5};
+  std::chrono::seconds read_timeout{0};   // 0: wait for an answer forever
+  std::chrono::seconds write_timeout{0};  // 0: no limit
+  std::string database;                   // empty: no default schema
+  std::string unix_socket;                // non-empty: connect over this socket, not TCP
+};
+
+// One row; std::nullopt is SQL NULL. Values are the text protocol's bytes.
+using Row = std::vector<std::optional<std::string>>;
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<Row> rows;
+};
+
+class Connection {
+ public:
+  // Logs in to `endpoint` with utf8mb4. Blocks for up to connect_timeout.
+  [[nodiscard]] static Result<Connection> Connect(const Endpoint& endpoint, ConnectOptions options = {});
+
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&& other) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();  // Closes the connection (COM_QUIT); never throws.
+
+  // Runs a statement and discards any result set.
+  // REQUIRES: *this has not been moved from (true of every method below).
+  [[nodiscard]] Status Execute(std::string_view sql);
+  // Runs a statement and returns all its rows (none for a statement without a result set).
+  [[nodiscard]] Result<QueryResult> Query(std::string_view sql);
+  // The first column of the first row. kPrecondition when there is no row.
+  [[nodiscard]] Result<std::optional<std::string>> QueryValue(std::string_view sql);
+
+  // `s` as a quoted SQL string literal ('it''s' or 'it\'s', per the server's sql_mode).
+  std::string Quote(std::string_view s) const;
+
+  // Rows changed by the last Execute()/Query().
+  uint64_t affected_rows() const;
+  // The server's id for this connection (CONNECTION_ID(), the target of KILL).
+  uint64_t thread_id() const;
+  // The version string from the server's greeting, e.g. "10.11.19-MariaDB-0+deb12u1-log".
+  std::string server_version() const;
+  const Endpoint& endpoint() const { return endpoint_; }
+  // How errors name this server: "host:port", or the socket path.
+  const std::string& where() const { return where_; }
+
+ private:
+  Connection(st_mysql* mysql, Endpoint endpoint, std::string where);
+  Error LastError() const;
+  Result<QueryResult> FetchAll();
+  void Close();
+
+  st_mysql* mysql_;  // Owned; nullptr once moved from.
+  Endpoint endpoint_;
+  std::string where_;
+};
+
+// `name` as a backtick-quoted identifier, with backticks doubled: a`b -> `a``b`.
+std::string QuoteIdentifier(std::string_view name);
+
+}  // namespace cutover::db
