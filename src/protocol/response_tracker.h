@@ -84,7 +84,65 @@ class ResponseTracker {
   std::vector<SessionStateChanges> session_changes_;
   std::optional<StmtPrepareOk> prepare_ok_;
   std::optional<size_t> prepare_id_offset_;
-  // (More private state follows, owned by response_tracker.cpp.)
+
+  // Which packet the tracker expects next.
+  enum class Phase : uint8_t {
+    kDone,
+    kResultHead,       // OK, ERR, LOCAL INFILE request (COM_QUERY only) or a column count
+    kInfileUpload,     // the client is sending the file
+    kInfileResult,     // OK or ERR after the upload
+    kPrepareHead,      // COM_STMT_PREPARE_OK or ERR
+    kDefinitions,      // definitions_left_ column or parameter definitions
+    kDefinitionsEof,   // the EOF after definitions (without CLIENT_DEPRECATE_EOF)
+    kRows,             // rows up to a terminator or ERR
+    kFieldList,        // column definitions up to a terminator or ERR
+    kSinglePacket,     // COM_STATISTICS: one packet of text
+  };
+
+  // Frame the loop in Feed() stands at.
+  struct PacketStart {
+    ByteView data;     // the whole of Feed()'s input
+    size_t pos;        // where the frame header starts in data
+    uint32_t length;   // payload length of the first frame
+    uint8_t first;     // first payload byte; 0 when the payload is empty
+  };
+
+  bool deprecate_eof() const { return (caps_ & capability::kDeprecateEof) != 0; }
+  // Each returns the bytes it consumed from p.pos, 0 when it needs the whole
+  // packet and only part of it is there.
+  Result<size_t> OnPacket(const PacketStart& p);
+  Result<size_t> OnResultHead(const PacketStart& p);
+  Result<size_t> OnInfileResult(const PacketStart& p);
+  Result<size_t> OnPrepareHead(const PacketStart& p);
+  Result<size_t> OnDefinition(const PacketStart& p);
+  Result<size_t> OnDefinitionsEof(const PacketStart& p);
+  Result<size_t> OnRow(const PacketStart& p);
+  Result<size_t> OnFieldListPacket(const PacketStart& p);
+  Result<size_t> OnSinglePacket(const PacketStart& p);
+
+  Result<size_t> OnColumnCount(const PacketStart& p);
+  Result<size_t> OnLocalInfileRequest(const PacketStart& p);
+  Result<size_t> OnErr(const PacketStart& p);
+  // An OK (0x00) or EOF/OK (0xFE) that may end one result of several.
+  Result<size_t> OnResultEnd(const PacketStart& p);
+  // An OK (0x00) or EOF/OK (0xFE) that ends the response whatever its flags.
+  Result<size_t> OnFinalTerminator(const PacketStart& p);
+  // Parses a whole OK/EOF payload, records its status (and session changes)
+  // and returns the status flags.
+  Result<uint16_t> RecordTerminator(ByteView payload);
+  size_t BeginSkip(const PacketStart& p);
+  size_t ContinueSkip(ByteView data, size_t pos);
+  void OnSkippedPacketEnd();
+  void BeginDefinitions(uint64_t count);
+  void EndDefinitions();
+
+  Command command_ = Command::kSleep;
+  Phase phase_ = Phase::kDone;
+  bool in_skip_ = false;        // Inside a packet being skipped (not parsed)?
+  bool continued_ = false;      // Does the skipped packet go on in another frame?
+  uint32_t skip_left_ = 0;      // Payload bytes of the current frame still to skip.
+  uint64_t definitions_left_ = 0;
+  uint16_t pending_columns_ = 0;  // COM_STMT_PREPARE: column definitions after the parameters.
 };
 
 }  // namespace cutover::protocol
