@@ -35,4 +35,10 @@ bool IsSslRequest(ByteView payload);
 // Writes the whole payload, encoding fields according to r.capabilities.
 void WriteHandshakeResponse41(const HandshakeResponse41& r, Bytes& out);
 
+// Connection attributes (CLIENT_CONNECT_ATTRS): a lenenc total length, then
+// lenenc key and value strings. Also used by COM_CHANGE_USER.
+using ConnectAttributes = std::vector<std::pair<std::string, std::string>>;
+[[nodiscard]] Result<ConnectAttributes> ParseConnectAttributes(ByteReader& in);
+void WriteConnectAttributes(const ConnectAttributes& attrs, ByteWriter& out);
+
 }  // namespace cutover::protocol

@@ -27,6 +27,8 @@ struct OkPacket {
 // Rejects trailing bytes.
 [[nodiscard]] Result<OkPacket> ParseOkPacket(ByteReader& in, Capabilities caps);
 // Writes the payload including the header byte (kOkHeader or kEofHeader).
+// With CLIENT_SESSION_TRACK, kSessionStateChanged is written set exactly when
+// session_state has a value, since readers rely on it to find the block.
 void WriteOkPacket(const OkPacket& p, Capabilities caps, uint8_t header, Bytes& out);
 
 }  // namespace cutover::protocol

@@ -16,10 +16,10 @@ struct SessionStateChanges {
   // SESSION_TRACK_SYSTEM_VARIABLES, in order: (name, value).
   std::vector<std::pair<std::string, std::string>> system_variables;
   std::optional<std::string> schema;             // SESSION_TRACK_SCHEMA
-  bool state_changed = false;                    // SESSION_TRACK_STATE_CHANGE with "1"
+  bool state_changed = false;                    // SESSION_TRACK_STATE_CHANGE: entry data is the byte '1'
   std::vector<std::string> gtids;                // SESSION_TRACK_GTIDS (raw entry data)
   std::optional<std::string> transaction_characteristics;  // SESSION_TRACK_TRANSACTION_CHARACTERISTICS
-  std::optional<std::string> transaction_state;            // SESSION_TRACK_TRANSACTION_STATE (MySQL)
+  std::optional<std::string> transaction_state;            // SESSION_TRACK_TRANSACTION_STATE (MariaDB: _TYPE)
 };
 
 // Parses the session-state block: a lenenc total length followed by entries
