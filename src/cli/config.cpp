@@ -1,0 +1,178 @@
+#include "cli/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace cutover::cli {
+namespace {
+
+// Collects every problem so that one run of the tool lists them all.
+class Problems {
+ public:
+  void Add(std::string p) { list_.push_back(std::move(p)); }
+  bool empty() const { return list_.empty(); }
+  std::string Join(const std::string& origin) const {
+    std::string out = fmt::format("{}: {} problem(s):", origin, list_.size());
+    for (const auto& p : list_) out += "\n  - " + p;
+    return out;
+  }
+
+ private:
+  std::vector<std::string> list_;
+};
+
+std::optional<proxy::HostPort> ParseHostPort(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  const std::string port(text.substr(colon + 1));
+  char* end = nullptr;
+  const long value = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || value < 0 || value > 65535) return std::nullopt;
+  return proxy::HostPort{std::string(text.substr(0, colon)), static_cast<uint16_t>(value)};
+}
+
+// Reads `password` or `password_env`; empty when neither is set.
+std::string ReadPassword(const toml::table& t, const std::string& where, Problems& problems) {
+  if (auto env = t["password_env"].value<std::string>()) {
+    const char* v = std::getenv(env->c_str());
+    if (!v) problems.Add(fmt::format("{}.password_env: environment variable {} is not set", where, *env));
+    return v ? v : "";
+  }
+  return t["password"].value_or(std::string());
+}
+
+std::optional<ServerConfig> ReadServer(const toml::table& root, const std::string& name, Problems& problems) {
+  const toml::table* t = root[name].as_table();
+  if (!t) return std::nullopt;
+  ServerConfig s;
+  s.host = (*t)["host"].value_or(std::string());
+  if (s.host.empty()) problems.Add(fmt::format("[{}] host is missing", name));
+  const int64_t port = (*t)["port"].value_or(int64_t{3306});
+  if (port <= 0 || port > 65535) problems.Add(fmt::format("[{}] port {} is not a TCP port", name, port));
+  s.port = static_cast<uint16_t>(port);
+  s.user = (*t)["user"].value_or(std::string());
+  if (s.user.empty()) problems.Add(fmt::format("[{}] user is missing", name));
+  s.password = ReadPassword(*t, name, problems);
+  return s;
+}
+
+void ReadUsers(const toml::table& proxy, proxy::ProxyConfig& out, Problems& problems) {
+  const toml::array* users = proxy["users"].as_array();
+  if (!users || users->empty()) {
+    problems.Add("[[proxy.users]]: at least one user must be configured; the proxy authenticates clients itself");
+    return;
+  }
+  for (size_t i = 0; i < users->size(); ++i) {
+    const toml::table* u = (*users)[i].as_table();
+    const std::string where = fmt::format("proxy.users[{}]", i);
+    if (!u) {
+      problems.Add(where + ": expected a table");
+      continue;
+    }
+    proxy::ProxyUser user;
+    user.name = (*u)["name"].value_or(std::string());
+    if (user.name.empty()) problems.Add(where + ".name is missing");
+    if (auto hash = (*u)["password_hash"].value<std::string>()) {
+      auto stage2 = protocol::ParseNativePasswordHash(*hash);
+      if (!stage2) {
+        problems.Add(fmt::format("{}.password_hash: expected '*' and 40 hex digits as in mysql.user", where));
+      } else {
+        user.stage2 = *stage2;
+      }
+    } else {
+      const std::string password = ReadPassword(*u, where, problems);
+      user.empty_password = password.empty();
+      user.stage2 = protocol::NativePasswordStage2(protocol::NativePasswordStage1(password));
+    }
+    if (out.FindUser(user.name)) problems.Add(fmt::format("{}: user '{}' is listed twice", where, user.name));
+    out.users.push_back(std::move(user));
+  }
+}
+
+void ReadDuration(const toml::table& t, const char* key, std::chrono::milliseconds& out, Problems& problems) {
+  if (auto v = t[key].value<int64_t>()) {
+    if (*v <= 0) problems.Add(fmt::format("proxy.{} must be positive (milliseconds)", key));
+    else out = std::chrono::milliseconds(*v);
+  }
+}
+
+void ReadProxy(const toml::table& root, Config& config, Problems& problems) {
+  const toml::table* p = root["proxy"].as_table();
+  if (!p) {
+    problems.Add("[proxy] section is missing");
+    return;
+  }
+  proxy::ProxyConfig& out = config.proxy;
+  for (const auto& [key, target] : {std::pair{"listen", &out.listen}, std::pair{"admin_listen", &out.admin_listen}}) {
+    if (auto text = (*p)[key].value<std::string>()) {
+      if (auto hp = ParseHostPort(*text)) *target = *hp;
+      else problems.Add(fmt::format("proxy.{}: expected \"host:port\", got \"{}\"", key, *text));
+    }
+  }
+  out.admin_token = (*p)["admin_token"].value_or(std::string());
+  if (auto env = (*p)["admin_token_env"].value<std::string>()) {
+    const char* v = std::getenv(env->c_str());
+    if (v) out.admin_token = v;
+    else problems.Add(fmt::format("proxy.admin_token_env: environment variable {} is not set", *env));
+  }
+  if (out.admin_token.empty()) problems.Add("proxy.admin_token is missing: the admin API needs a token");
+  out.state_file = (*p)["state_file"].value_or(std::string());
+  out.threads = static_cast<int>((*p)["threads"].value_or(int64_t{1}));
+  if (out.threads < 1 || out.threads > 256) problems.Add("proxy.threads must be between 1 and 256");
+  ReadDuration(*p, "handshake_timeout_ms", out.handshake_timeout, problems);
+  ReadDuration(*p, "connect_timeout_ms", out.connect_timeout, problems);
+  ReadDuration(*p, "drain_timeout_ms", out.drain_timeout, problems);
+  ReadDuration(*p, "max_pause_ms", out.max_pause, problems);
+  if (auto v = (*p)["max_packet_size"].value<int64_t>()) {
+    if (*v < 1024 || *v > (int64_t{1} << 30)) problems.Add("proxy.max_packet_size must be between 1024 and 1073741824");
+    else out.max_packet_size = static_cast<uint32_t>(*v);
+  }
+  ReadUsers(*p, out, problems);
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return Fail(Error::Config(fmt::format("{}:{}:{}: {}", origin, e.source().begin.line, e.source().begin.column,
+                                          e.description())));
+  }
+  Problems problems;
+  Config config;
+  for (const auto& [key, value] : root) {
+    const std::string_view k = key.str();
+    if (k != "proxy" && k != "source" && k != "target" && k != "replication") {
+      problems.Add(fmt::format("unknown section [{}]", k));
+    }
+  }
+  ReadProxy(root, config, problems);
+  config.source = ReadServer(root, "source", problems);
+  if (!config.source) problems.Add("[source] section is missing: the proxy needs the current primary");
+  else config.proxy.primary = {config.source->host, config.source->port};
+  config.target = ReadServer(root, "target", problems);
+  if (const toml::table* r = root["replication"].as_table()) {
+    Credentials c{(*r)["user"].value_or(std::string()), ReadPassword(*r, "replication", problems)};
+    if (c.user.empty()) problems.Add("[replication] user is missing");
+    config.replication = c;
+  }
+  if (!problems.empty()) return Fail(Error::Config(problems.Join(origin)));
+  return config;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Fail(Error::Config(fmt::format("{}: cannot read the config file", path)));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+}  // namespace cutover::cli

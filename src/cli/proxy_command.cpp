@@ -1,0 +1,49 @@
+#include "cli/proxy_command.h"
+
+#include <csignal>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/config.h"
+#include "proxy/admin_api.h"
+#include "proxy/proxy_server.h"
+
+namespace cutover::cli {
+
+int RunProxy(const ProxyOptions& options) {
+  auto config = LoadConfig(options.config_path);
+  if (!config) {
+    fmt::print(stderr, "cutover proxy: {}\n", config.error().message());
+    return 2;
+  }
+  // Block the stop signals before any thread starts, so that only sigwait
+  // below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  proxy::ProxyServer server(config->proxy);
+  if (auto st = server.Start(); !st) {
+    fmt::print(stderr, "cutover proxy: {}\n", st.error().message());
+    return 2;
+  }
+  proxy::AdminApi admin(server);
+  if (auto st = admin.Start(); !st) {
+    fmt::print(stderr, "cutover proxy: {}\n", st.error().message());
+    return 2;
+  }
+  spdlog::info("cutover proxy listening on {}:{} ({} thread(s)), admin API on {}:{}, primary {}",
+               config->proxy.listen.host, server.listen_port(), config->proxy.threads,
+               config->proxy.admin_listen.host, admin.port(), config->proxy.primary.ToString());
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("stopping on signal {}", signal);
+  server.Stop();
+  return 0;
+}
+
+}  // namespace cutover::cli

@@ -1,0 +1,78 @@
+#include "proxy/asio_util.h"
+
+#include <fmt/format.h>
+
+namespace cutover::proxy {
+namespace {
+
+constexpr size_t kMinRead = 16 * 1024;
+
+Error SocketError(const asio::error_code& ec, std::string_view peer) {
+  if (ec == asio::error::eof) return Error::Io(fmt::format("{} closed the connection", peer));
+  return Error::Io(fmt::format("{}: {}", peer, ec.message()));
+}
+
+}  // namespace
+
+awaitable<Status> ReadSome(tcp::socket& socket, IoBuffer& buf, std::string_view peer) {
+  auto space = buf.PrepareWrite(kMinRead);
+  auto [ec, n] = co_await socket.async_read_some(asio::buffer(space.data(), space.size()), kNoThrow);
+  if (ec) co_return Fail(SocketError(ec, peer));
+  buf.Commit(n);
+  co_return Status{};
+}
+
+awaitable<Status> ReadAtLeast(tcp::socket& socket, IoBuffer& buf, size_t n, std::string_view peer) {
+  while (buf.size() < n) {
+    auto space = buf.PrepareWrite(std::max(kMinRead, n - buf.size()));
+    auto [ec, got] = co_await socket.async_read_some(asio::buffer(space.data(), space.size()), kNoThrow);
+    if (ec) co_return Fail(SocketError(ec, peer));
+    buf.Commit(got);
+  }
+  co_return Status{};
+}
+
+awaitable<Status> WriteAll(tcp::socket& socket, ByteView data, std::string_view peer) {
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data.data(), data.size()), kNoThrow);
+  if (ec) co_return Fail(SocketError(ec, peer));
+  co_return Status{};
+}
+
+awaitable<Result<protocol::Packet>> ReadPacket(tcp::socket& socket, IoBuffer& buf, size_t max_payload,
+                                               std::string_view peer) {
+  for (;;) {
+    size_t consumed = 0;
+    auto packet = protocol::DecodePacket(buf.readable(), max_payload, &consumed);
+    if (packet) {
+      buf.Consume(consumed);
+      co_return packet;
+    }
+    if (packet.error().code() != ErrorCode::kIncomplete) co_return Fail(packet.error().WithContext(peer));
+    if (auto st = co_await ReadSome(socket, buf, peer); !st) co_return Fail(st.error());
+  }
+}
+
+awaitable<Status> WritePacket(tcp::socket& socket, ByteView payload, uint8_t seq, std::string_view peer) {
+  Bytes out;
+  protocol::EncodePacket(payload, &seq, out);
+  co_return co_await WriteAll(socket, out, peer);
+}
+
+Deadline::Deadline(tcp::socket& socket, std::chrono::milliseconds timeout) : timer_(socket.get_executor()) {
+  timer_.expires_after(timeout);
+  // The handler may run after this object and the socket are gone; it touches
+  // the socket only while not disarmed, and the destructor disarms.
+  timer_.async_wait([&socket, state = state_](const asio::error_code& ec) {
+    if (ec || state->disarmed) return;
+    state->expired = true;
+    asio::error_code ignored;
+    socket.close(ignored);
+  });
+}
+
+void Deadline::Disarm() {
+  state_->disarmed = true;
+  timer_.cancel();
+}
+
+}  // namespace cutover::proxy

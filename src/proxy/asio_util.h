@@ -1,0 +1,56 @@
+// Asio plumbing shared by the proxy: non-throwing awaitable reads and writes
+// over IoBuffer, whole-packet reads for the rare paths, and deadlines.
+// Thread-safety: each function runs on the caller's event loop and touches
+// only the objects it is given.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+
+#include "common/error.h"
+#include "protocol/frame.h"
+#include "proxy/io_buffer.h"
+
+namespace cutover::proxy {
+
+using asio::awaitable;
+using tcp = asio::ip::tcp;
+inline constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Reads until buf holds at least n bytes. `peer` names the other side in errors.
+awaitable<Status> ReadAtLeast(tcp::socket& socket, IoBuffer& buf, size_t n, std::string_view peer);
+// Reads whatever arrives next (at least one byte).
+awaitable<Status> ReadSome(tcp::socket& socket, IoBuffer& buf, std::string_view peer);
+awaitable<Status> WriteAll(tcp::socket& socket, ByteView data, std::string_view peer);
+
+// Reads one whole logical packet (frames joined) and consumes it from buf.
+awaitable<Result<protocol::Packet>> ReadPacket(tcp::socket& socket, IoBuffer& buf,
+                                               size_t max_payload, std::string_view peer);
+// Frames `payload` starting at sequence id `seq` and writes it.
+awaitable<Status> WritePacket(tcp::socket& socket, ByteView payload, uint8_t seq,
+                              std::string_view peer);
+
+// Closes a socket if a deadline passes before Disarm() or destruction, so
+// that any pending read or write on it fails. Used for handshakes and logins.
+class Deadline {
+ public:
+  Deadline(tcp::socket& socket, std::chrono::milliseconds timeout);
+  ~Deadline() { Disarm(); }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+  void Disarm();
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool expired = false;   // Did the deadline pass and close the socket?
+    bool disarmed = false;  // Was Disarm() called? Then the socket may be gone.
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
+
+}  // namespace cutover::proxy

@@ -1,0 +1,187 @@
+#include "proxy/backend_connection.h"
+
+#include <fmt/format.h>
+
+#include "protocol/err_packet.h"
+#include "protocol/handshake_response.h"
+#include "protocol/ok_packet.h"
+
+namespace cutover::proxy {
+namespace {
+
+using namespace protocol;
+
+// Session tracking lets the proxy follow schema and variable changes so that
+// a session can be rebuilt elsewhere.
+constexpr std::string_view kTrackingSetup =
+    "SET SESSION session_track_schema = 1, session_track_state_change = 1, "
+    "session_track_system_variables = '*'";
+
+awaitable<Status> ConnectSocket(tcp::socket& socket, const HostPort& address, std::string_view peer) {
+  asio::error_code ec;
+  auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) {
+    tcp::resolver resolver(socket.get_executor());
+    auto [rec, results] = co_await resolver.async_resolve(address.host, std::to_string(address.port), kNoThrow);
+    if (rec || results.empty()) co_return Fail(Error::Io(fmt::format("{}: cannot resolve host: {}", peer, rec.message())));
+    auto [cec, endpoint] = co_await asio::async_connect(socket, results, kNoThrow);
+    if (cec) co_return Fail(Error::Io(fmt::format("{}: cannot connect: {}", peer, cec.message())));
+  } else {
+    auto [cec] = co_await socket.async_connect(tcp::endpoint(ip, address.port), kNoThrow);
+    if (cec) co_return Fail(Error::Io(fmt::format("{}: cannot connect: {}", peer, cec.message())));
+  }
+  socket.set_option(tcp::no_delay(true));
+  co_return Status{};
+}
+
+Error ServerError(ByteView payload, std::string_view peer) {
+  ByteReader in(payload.subspan(1));
+  auto err = ParseErrPacket(in);
+  if (!err) return Error::Malformed(fmt::format("{}: unreadable error packet", peer));
+  return Error::Server(err->error_code, err->sql_state, fmt::format("{}: {}", peer, err->message));
+}
+
+}  // namespace
+
+BackendConnection::BackendConnection(tcp::socket socket, HostPort address)
+    : socket_(std::move(socket)), address_(std::move(address)), peer_("backend " + address_.ToString()) {}
+
+awaitable<Result<BackendGreeting>> BackendConnection::Probe(const HostPort& address,
+                                                           std::chrono::milliseconds timeout) {
+  tcp::socket socket(co_await asio::this_coro::executor);
+  const std::string peer = "backend " + address.ToString();
+  Deadline deadline(socket, timeout);
+  if (auto st = co_await ConnectSocket(socket, address, peer); !st) co_return Fail(st.error());
+  IoBuffer buf(4096);
+  auto packet = co_await ReadPacket(socket, buf, 64 * 1024, peer);
+  if (!packet) co_return Fail(deadline.expired() ? Error::Timeout(peer + ": no greeting in time") : packet.error());
+  auto greeting = ParseHandshakeV10(packet->payload);
+  if (!greeting) co_return Fail(greeting.error().WithContext(peer));
+  co_return BackendGreeting{greeting->server_version, greeting->capabilities, greeting->character_set};
+}
+
+awaitable<Result<std::unique_ptr<BackendConnection>>> BackendConnection::Open(const BackendLogin& login) {
+  tcp::socket socket(co_await asio::this_coro::executor);
+  std::unique_ptr<BackendConnection> conn(new BackendConnection(std::move(socket), login.address));
+  Deadline deadline(conn->socket_, login.timeout);
+  auto st = co_await ConnectSocket(conn->socket_, login.address, conn->peer_);
+  if (st) st = co_await conn->Login(login);
+  if (st) st = co_await conn->EnableTracking();
+  if (!st) {
+    if (deadline.expired()) {
+      co_return Fail(Error::Timeout(fmt::format("{}: no login within {} ms", conn->peer_, login.timeout.count())));
+    }
+    co_return Fail(st.error());
+  }
+  co_return conn;
+}
+
+awaitable<Status> BackendConnection::Login(const BackendLogin& login) {
+  auto packet = co_await ReadPacket(socket_, buffer_, 64 * 1024, peer_);
+  if (!packet) co_return Fail(packet.error());
+  if (!packet->payload.empty() && packet->payload[0] == kErrHeader) co_return Fail(ServerError(packet->payload, peer_));
+  auto greeting = ParseHandshakeV10(packet->payload);
+  if (!greeting) co_return Fail(greeting.error().WithContext(peer_));
+  connection_id_ = greeting->connection_id;
+
+  // Both sides of the proxy must speak the same dialect, since bytes pass
+  // through unchanged; session tracking is always on towards the server.
+  using namespace capability;
+  Capabilities caps = (login.client_capabilities & kForwardableCapabilities & greeting->capabilities) |
+                      kProtocol41 | kSecureConnection | kPluginAuth | kLongPassword |
+                      (greeting->capabilities & kSessionTrack);
+  caps &= login.database.empty() ? ~kConnectWithDb : ~0u;
+  if (!login.database.empty()) caps |= kConnectWithDb;
+  if (!(greeting->capabilities & kConnectAttrs)) caps &= ~kConnectAttrs;
+  capabilities_ = caps;
+  tracker_ = ResponseTracker(caps);
+
+  HandshakeResponse41 response;
+  response.capabilities = caps;
+  response.max_packet_size = 1u << 30;
+  response.character_set = login.character_set ? login.character_set : greeting->character_set;
+  response.username = login.user;
+  const std::string scramble = greeting->auth_plugin_data.substr(0, kScrambleLength);
+  if (login.stage1) response.auth_response = NativePasswordToken(*login.stage1, AsBytes(scramble));
+  response.database = login.database;
+  response.auth_plugin_name = kNativePasswordPlugin;
+  response.attributes = login.attributes;
+  Bytes payload;
+  WriteHandshakeResponse41(response, payload);
+  if (auto st = co_await WritePacket(socket_, payload, packet->last_sequence_id + 1, peer_); !st) co_return st;
+  co_return co_await FinishAuth(login, packet->last_sequence_id + 2);
+}
+
+awaitable<Status> BackendConnection::FinishAuth(const BackendLogin& login, uint8_t seq) {
+  for (int round = 0; round < 2; ++round) {
+    auto reply = co_await ReadPacket(socket_, buffer_, 64 * 1024, peer_);
+    if (!reply) co_return Fail(reply.error());
+    const Bytes& p = reply->payload;
+    if (p.empty()) co_return Fail(Error::Malformed(peer_ + ": empty packet during login"));
+    if (p[0] == kOkHeader) co_return Status{};
+    if (p[0] == kErrHeader) co_return Fail(ServerError(p, peer_));
+    if (p[0] != kEofHeader || round > 0) {
+      co_return Fail(Error::Unsupported(fmt::format(
+          "{}: user '{}' needs an authentication method other than mysql_native_password; "
+          "cutover logs in to servers with mysql_native_password only",
+          peer_, login.user)));
+    }
+    ByteReader in(ByteView(p).subspan(1));
+    auto sw = ParseAuthSwitchRequest(in);
+    if (!sw) co_return Fail(sw.error().WithContext(peer_));
+    if (sw->plugin_name != kNativePasswordPlugin) {
+      co_return Fail(Error::Unsupported(fmt::format(
+          "{}: user '{}' uses authentication plugin '{}'; cutover supports mysql_native_password only",
+          peer_, login.user, sw->plugin_name)));
+    }
+    std::string token;
+    if (login.stage1) token = NativePasswordToken(*login.stage1, AsBytes(sw->plugin_data.substr(0, kScrambleLength)));
+    seq = reply->last_sequence_id + 1;
+    if (auto st = co_await WritePacket(socket_, AsBytes(token), seq, peer_); !st) co_return st;
+  }
+  co_return Fail(Error::Malformed(peer_ + ": login did not finish"));
+}
+
+awaitable<Status> BackendConnection::RunCommand(ByteView payload) {
+  if (auto st = co_await WritePacket(socket_, payload, 0, peer_); !st) co_return st;
+  tracker_.Start(static_cast<Command>(payload[0]));
+  while (!tracker_.done()) {
+    auto n = tracker_.Feed(buffer_.readable());
+    if (!n) co_return Fail(n.error().WithContext(peer_));
+    buffer_.Consume(*n);
+    if (tracker_.done()) break;
+    if (tracker_.awaiting_local_infile()) {
+      co_return Fail(Error::Unsupported(peer_ + ": unexpected LOCAL INFILE request"));
+    }
+    if (auto st = co_await ReadSome(socket_, buffer_, peer_); !st) co_return st;
+  }
+  if (const auto& err = tracker_.error()) {
+    co_return Fail(Error::Server(err->error_code, err->sql_state, fmt::format("{}: {}", peer_, err->message)));
+  }
+  co_return Status{};
+}
+
+awaitable<Status> BackendConnection::Query(std::string_view sql) {
+  Bytes payload{static_cast<uint8_t>(Command::kQuery)};
+  payload.insert(payload.end(), sql.begin(), sql.end());
+  co_return co_await RunCommand(payload);
+}
+
+awaitable<Result<StmtPrepareOk>> BackendConnection::Prepare(std::string_view sql) {
+  Bytes payload{static_cast<uint8_t>(Command::kStmtPrepare)};
+  payload.insert(payload.end(), sql.begin(), sql.end());
+  if (auto st = co_await RunCommand(payload); !st) co_return Fail(st.error());
+  if (!tracker_.prepare_ok()) co_return Fail(Error::Malformed(peer_ + ": prepare answered without PREPARE_OK"));
+  co_return *tracker_.prepare_ok();
+}
+
+awaitable<Status> BackendConnection::EnableTracking() {
+  co_return co_await Query(kTrackingSetup);
+}
+
+awaitable<Status> BackendConnection::Ping() {
+  const uint8_t ping = static_cast<uint8_t>(Command::kPing);
+  co_return co_await RunCommand(ByteView(&ping, 1));
+}
+
+}  // namespace cutover::proxy

@@ -1,0 +1,97 @@
+// One connection from the proxy to a database server, logged in as a client's
+// user, with session tracking switched on so the proxy can follow the
+// session's state. The client session forwards bytes over socket() and
+// follows responses with tracker(); the proxy's own commands (setup, state
+// restore, status refresh) go through RunCommand().
+// Thread-safety: none; lives on its session's event loop.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "protocol/auth.h"
+#include "protocol/constants.h"
+#include "protocol/handshake.h"
+#include "protocol/response_tracker.h"
+#include "protocol/statement.h"
+#include "proxy/asio_util.h"
+#include "proxy/proxy_config.h"
+
+namespace cutover::proxy {
+
+// Capabilities the proxy can forward transparently. Not here: SSL and
+// compression (the proxy does not terminate them), query attributes and
+// optional metadata (it does not parse them).
+inline constexpr protocol::Capabilities kForwardableCapabilities = [] {
+  using namespace protocol::capability;
+  return kLongPassword | kFoundRows | kLongFlag | kConnectWithDb | kNoSchema | kOdbc | kLocalFiles |
+         kIgnoreSpace | kProtocol41 | kInteractive | kIgnoreSigpipe | kTransactions | kReserved |
+         kSecureConnection | kMultiStatements | kMultiResults | kPsMultiResults | kPluginAuth |
+         kConnectAttrs | kPluginAuthLenencData | kSessionTrack | kDeprecateEof;
+}();
+
+struct BackendLogin {
+  HostPort address;
+  std::string user;
+  std::optional<protocol::Sha1Digest> stage1;  // nullopt: the user has no password
+  std::string database;
+  uint8_t character_set = 0;
+  protocol::Capabilities client_capabilities = 0;  // what the client negotiated with the proxy
+  std::vector<std::pair<std::string, std::string>> attributes;
+  std::chrono::milliseconds timeout{5000};
+};
+
+// The greeting of a server, kept so the proxy can greet clients alike.
+struct BackendGreeting {
+  std::string server_version;
+  protocol::Capabilities capabilities = 0;
+  uint8_t character_set = 0;
+};
+
+class BackendConnection {
+ public:
+  // Connects, logs in and switches on session tracking. A server's refusal
+  // (wrong password, unknown database) is kServer with the server's errno.
+  static awaitable<Result<std::unique_ptr<BackendConnection>>> Open(const BackendLogin& login);
+  // Reads a server's greeting without logging in.
+  static awaitable<Result<BackendGreeting>> Probe(const HostPort& address, std::chrono::milliseconds timeout);
+
+  tcp::socket& socket() { return socket_; }
+  IoBuffer& buffer() { return buffer_; }
+  protocol::ResponseTracker& tracker() { return tracker_; }
+  const HostPort& address() const { return address_; }
+  const std::string& peer() const { return peer_; }
+  protocol::Capabilities capabilities() const { return capabilities_; }
+  uint32_t connection_id() const { return connection_id_; }
+  // Status flags of the latest complete response.
+  uint16_t status_flags() const { return tracker_.status_flags(); }
+
+  // Sends one command the proxy itself needs and consumes the whole response.
+  // A server ERR is returned as kServer. REQUIRES: no response is pending.
+  awaitable<Status> RunCommand(ByteView payload);
+  awaitable<Status> Query(std::string_view sql);
+  awaitable<Result<protocol::StmtPrepareOk>> Prepare(std::string_view sql);
+  awaitable<Status> Ping();
+  // Switches on the session tracking the proxy follows state with (again,
+  // after COM_RESET_CONNECTION).
+  awaitable<Status> EnableTracking();
+
+ private:
+  BackendConnection(tcp::socket socket, HostPort address);
+  awaitable<Status> Login(const BackendLogin& login);
+  awaitable<Status> FinishAuth(const BackendLogin& login, uint8_t seq);
+
+  tcp::socket socket_;
+  HostPort address_;
+  std::string peer_;  // "backend 127.0.0.1:3306", for errors
+  IoBuffer buffer_{16 * 1024};
+  protocol::Capabilities capabilities_ = 0;
+  protocol::ResponseTracker tracker_{0};
+  uint32_t connection_id_ = 0;
+};
+
+}  // namespace cutover::proxy

@@ -1,0 +1,189 @@
+// The client-facing half of a session's login: greeting, authentication
+// against the proxy's users, and COM_CHANGE_USER.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "protocol/change_user.h"
+#include "protocol/err_packet.h"
+#include "protocol/handshake.h"
+#include "protocol/handshake_response.h"
+#include "protocol/ok_packet.h"
+#include "proxy/client_session.h"
+
+namespace cutover::proxy {
+namespace {
+
+using namespace protocol;
+
+constexpr size_t kMaxLoginPacket = 64 * 1024;
+constexpr char kFallbackVersion[] = "5.5.5-10.11.0-MariaDB-cutover";
+
+std::string ClientHost(const tcp::socket& socket) {
+  asio::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? "unknown" : endpoint.address().to_string();
+}
+
+}  // namespace
+
+awaitable<Status> ClientSession::SendError(uint16_t code, std::string_view sql_state, std::string_view message,
+                                           uint8_t seq) {
+  Bytes payload;
+  WriteErrPacket(ErrPacket{code, std::string(sql_state), std::string(message)}, payload);
+  co_return co_await WritePacket(client_, payload, seq, peer_);
+}
+
+awaitable<Status> ClientSession::SendOk(uint8_t seq) {
+  OkPacket ok;
+  ok.status_flags = backend_ ? backend_->status_flags() : status::kAutocommit;
+  ok.status_flags &= ~status::kSessionStateChanged;
+  Bytes payload;
+  WriteOkPacket(ok, client_capabilities_, kOkHeader, payload);
+  co_return co_await WritePacket(client_, payload, seq, peer_);
+}
+
+// Returns a mysql_native_password token, asking the client to switch to that
+// plugin when it answered with another one.
+awaitable<Result<std::string>> ClientSession::ReadAuthToken(std::string_view plugin, std::string token,
+                                                            uint8_t* seq) {
+  if (plugin.empty() || plugin == kNativePasswordPlugin) co_return token;
+  scramble_ = MakeScramble();
+  Bytes payload;
+  WriteAuthSwitchRequest(AuthSwitchRequest{kNativePasswordPlugin, scramble_}, payload);
+  if (auto st = co_await WritePacket(client_, payload, *seq, peer_); !st) co_return Fail(st.error());
+  auto reply = co_await ReadPacket(client_, client_buffer_, kMaxLoginPacket, peer_);
+  if (!reply) co_return Fail(reply.error());
+  *seq = reply->last_sequence_id + 1;
+  co_return std::string(AsChars(reply->payload));
+}
+
+awaitable<Status> ClientSession::Login() {
+  const ProxyConfig& config = worker_.shared().config;
+  Deadline deadline(client_, config.handshake_timeout);
+  const BackendGreeting backend = worker_.shared().Greeting();
+  scramble_ = MakeScramble();
+  HandshakeV10 greeting;
+  greeting.server_version = backend.server_version.empty() ? kFallbackVersion : backend.server_version;
+  greeting.connection_id = id_;
+  greeting.auth_plugin_data = scramble_;
+  greeting.capabilities = kForwardableCapabilities & (backend.capabilities ? backend.capabilities | capability::kLongPassword : ~0u);
+  greeting.character_set = backend.character_set ? backend.character_set : 45;  // utf8mb4_general_ci
+  greeting.status_flags = status::kAutocommit;
+  greeting.auth_plugin_name = kNativePasswordPlugin;
+  Bytes out;
+  WriteHandshakeV10(greeting, out);
+  if (auto st = co_await WritePacket(client_, out, 0, peer_); !st) co_return st;
+
+  auto packet = co_await ReadPacket(client_, client_buffer_, kMaxLoginPacket, peer_);
+  if (!packet) {
+    if (deadline.expired()) co_return Fail(Error::Timeout(peer_ + ": no login within the handshake timeout"));
+    co_return Fail(packet.error());
+  }
+  uint8_t seq = packet->last_sequence_id + 1;
+  if (IsSslRequest(packet->payload)) {
+    co_await SendError(server_error::kHandshakeError, "08S01", "cutover proxy does not support SSL", seq);
+    co_return Fail(Error::Unsupported(peer_ + ": asked for SSL"));
+  }
+  auto response = ParseHandshakeResponse41(packet->payload);
+  if (!response) {
+    co_await SendError(server_error::kHandshakeError, "08S01", "Bad handshake", seq);
+    co_return Fail(response.error().WithContext(peer_));
+  }
+  client_capabilities_ = response->capabilities & greeting.capabilities;
+  character_set_ = response->character_set;
+  attributes_ = response->attributes;
+  user_ = response->username;
+
+  auto token = co_await ReadAuthToken(response->auth_plugin_name, response->auth_response, &seq);
+  if (!token) co_return Fail(token.error());
+  const ProxyUser* user = config.FindUser(user_);
+  bool ok = false;
+  if (user && user->empty_password) {
+    ok = token->empty();
+  } else if (user && token->size() == kScrambleLength) {
+    stage1_ = VerifyNativePasswordToken(AsBytes(*token), AsBytes(scramble_), user->stage2);
+    ok = stage1_.has_value();
+  }
+  if (!ok) {
+    ++worker_.counters().logins_failed;
+    co_await SendError(server_error::kAccessDenied, "28000",
+                       fmt::format("Access denied for user '{}'@'{}' (using password: {})", user_,
+                                   ClientHost(client_), token->empty() ? "NO" : "YES"),
+                       seq);
+    co_return Fail(Error::Precondition(fmt::format("{}: access denied for user '{}'", peer_, user_)));
+  }
+  deadline.Disarm();
+  if (auto st = co_await ConnectBackend(response->database); !st) {
+    const Error& e = st.error();
+    if (e.code() == ErrorCode::kServer) {
+      co_await SendError(e.server_errno(), e.sql_state(), e.message(), seq);
+    } else {
+      co_await SendError(server_error::kCantConnect, "HY000", "cutover: " + e.message(), seq);
+    }
+    co_return st;
+  }
+  co_return co_await SendOk(seq);
+}
+
+// Waits out a pause, then logs in to the current primary as the client's user.
+awaitable<Status> ClientSession::ConnectBackend(std::string database) {
+  if (auto st = co_await WaitAtGate(Phase::kLoginHeld); !st) co_return st;
+  phase_ = Phase::kConnecting;
+  BackendLogin login{worker_.shared().Primary(), user_, stage1_, std::move(database), character_set_,
+                     client_capabilities_, attributes_, worker_.shared().config.connect_timeout};
+  auto backend = co_await BackendConnection::Open(login);
+  if (!backend) {
+    ++worker_.counters().backend_errors;
+    co_return Fail(backend.error());
+  }
+  backend_ = std::move(*backend);
+  state_ = SessionState();
+  state_.set_schema(login.database);
+  state_.set_multi_statements(client_capabilities_ & capability::kMultiStatements);
+  status_flags_ = backend_->status_flags();
+  in_transaction_ = false;
+  co_return Status{};
+}
+
+// COM_CHANGE_USER resets the whole session, so it is served by a new backend
+// connection logged in as the new user rather than by relaying the exchange.
+awaitable<Status> ClientSession::ChangeUser() {
+  auto request = ParseChangeUser(client_buffer_.readable().subspan(protocol::kFrameHeaderSize, packet_size_ - kFrameHeaderSize),
+                                 client_capabilities_);
+  client_buffer_.Consume(packet_size_);
+  uint8_t seq = 1;
+  if (!request) {
+    co_await SendError(server_error::kHandshakeError, "08S01", "Bad COM_CHANGE_USER packet", seq);
+    co_return Fail(request.error().WithContext(peer_));
+  }
+  auto token = co_await ReadAuthToken(request->auth_plugin_name, request->auth_response, &seq);
+  if (!token) co_return Fail(token.error());
+  const ProxyUser* user = worker_.shared().config.FindUser(request->username);
+  std::optional<Sha1Digest> stage1;
+  bool ok = user && user->empty_password && token->empty();
+  if (user && !user->empty_password && token->size() == kScrambleLength) {
+    stage1 = VerifyNativePasswordToken(AsBytes(*token), AsBytes(scramble_), user->stage2);
+    ok = stage1.has_value();
+  }
+  if (!ok) {
+    co_await SendError(server_error::kAccessDenied, "28000",
+                       fmt::format("Access denied for user '{}'@'{}' (using password: {})", request->username,
+                                   ClientHost(client_), token->empty() ? "NO" : "YES"),
+                       seq);
+    co_return Fail(Error::Precondition(fmt::format("{}: change user to '{}' denied", peer_, request->username)));
+  }
+  user_ = request->username;
+  stage1_ = stage1;
+  if (request->character_set) character_set_ = uint8_t(request->character_set);
+  attributes_ = request->attributes;
+  backend_.reset();
+  if (auto st = co_await ConnectBackend(request->database); !st) {
+    const Error& e = st.error();
+    co_await SendError(e.code() == ErrorCode::kServer ? e.server_errno() : server_error::kCantConnect,
+                       e.code() == ErrorCode::kServer ? e.sql_state() : "HY000", e.message(), seq);
+    co_return st;
+  }
+  co_return co_await SendOk(seq);
+}
+
+}  // namespace cutover::proxy

@@ -1,0 +1,416 @@
+// The command loop of a client session: the gate, forwarding, response
+// relaying and the bookkeeping that lets a session move.
+#include "proxy/client_session.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "protocol/err_packet.h"
+#include "protocol/statement.h"
+
+namespace cutover::proxy {
+namespace {
+
+using namespace protocol;
+
+// The statement id a server never hands out, so that it answers an unknown
+// client id with its own "unknown prepared statement handler" error.
+constexpr uint32_t kUnknownStatementId = 0xffffffff;
+
+std::string CommandName(Command c) {
+  switch (c) {
+    case Command::kBinlogDump: return "COM_BINLOG_DUMP";
+    case Command::kBinlogDumpGtid: return "COM_BINLOG_DUMP_GTID";
+    case Command::kRegisterSlave: return "COM_REGISTER_SLAVE";
+    case Command::kTableDump: return "COM_TABLE_DUMP";
+    case Command::kStmtBulkExecute: return "COM_STMT_BULK_EXECUTE";
+    default: return fmt::format("command 0x{:02x}", static_cast<unsigned>(c));
+  }
+}
+
+bool IsRefused(Command c) {
+  switch (c) {
+    case Command::kBinlogDump: case Command::kBinlogDumpGtid: case Command::kRegisterSlave:
+    case Command::kTableDump: case Command::kConnectOut: case Command::kStmtBulkExecute:
+    case Command::kDaemon: case Command::kConnect: case Command::kDelayedInsert:
+    case Command::kTime: case Command::kSleep:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string PeerName(const tcp::socket& socket) {
+  asio::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "client ?";
+  return fmt::format("client {}:{}", endpoint.address().to_string(), endpoint.port());
+}
+
+}  // namespace
+
+ClientSession::ClientSession(ProxyWorker& worker, tcp::socket socket, uint32_t id)
+    : worker_(worker), client_(std::move(socket)), id_(id), peer_(PeerName(client_)) {
+  asio::error_code ignored;
+  client_.set_option(tcp::no_delay(true), ignored);
+  worker_.Register(this);
+}
+
+ClientSession::~ClientSession() { worker_.Unregister(this); }
+
+awaitable<void> ClientSession::Run() {
+  auto st = co_await Login();
+  if (st) st = co_await CommandLoop();
+  if (!st && st.error().code() != ErrorCode::kCancelled) spdlog::debug("session {}: {}", id_, st.error().message());
+  phase_ = Phase::kClosed;
+  CloseSockets();
+}
+
+void ClientSession::CloseSockets() {
+  asio::error_code ignored;
+  client_.close(ignored);
+  backend_.reset();
+  pending_backend_.reset();
+}
+
+bool ClientSession::busy() const {
+  return phase_ == Phase::kConnecting || phase_ == Phase::kCommand || in_transaction_;
+}
+
+std::string ClientSession::BusyReason() const {
+  if (phase_ == Phase::kConnecting) return "logging in to the backend";
+  if (phase_ == Phase::kCommand) return "command in flight";
+  if (in_transaction_) return "open transaction";
+  return "";
+}
+
+// Holds the session while the proxy is paused or the session is being moved.
+awaitable<Status> ClientSession::WaitAtGate(Phase phase) {
+  const Phase before = phase_;
+  phase_ = phase;
+  while (worker_.shared().paused.load(std::memory_order_relaxed) || moving_) {
+    co_await worker_.WaitGate();
+  }
+  phase_ = before;
+  co_return Status{};
+}
+
+awaitable<Status> ClientSession::CommandLoop() {
+  const uint32_t max_packet = worker_.shared().config.max_packet_size;
+  for (;;) {
+    phase_ = Phase::kIdle;
+    client_buffer_.ShrinkIfLarge();
+    if (auto st = co_await ReadAtLeast(client_, client_buffer_, kFrameHeaderSize, peer_); !st) {
+      co_return Fail(Error::Cancelled(st.error().message()));  // the client went away
+    }
+    const FrameHeader header = ParseFrameHeader(client_buffer_.data());
+    if (header.sequence_id != 0 || header.payload_length == 0) {
+      co_return Fail(Error::Malformed(fmt::format("{}: malformed command packet (length {}, sequence {})", peer_,
+                                                  header.payload_length, header.sequence_id)));
+    }
+    if (header.payload_length > max_packet) {
+      co_await SendError(server_error::kNetPacketTooLarge, "08S01",
+                         fmt::format("Got a packet bigger than the proxy's max_packet_size ({} bytes)", max_packet), 1);
+      co_return Fail(Error::Malformed(peer_ + ": packet too large"));
+    }
+    // Whole packets up to one frame; bigger ones stream through after their
+    // first bytes (enough for the command and a statement id).
+    const bool whole = header.payload_length < kMaxFramePayload;
+    const size_t need = kFrameHeaderSize + (whole ? header.payload_length : 5);
+    if (auto st = co_await ReadAtLeast(client_, client_buffer_, need, peer_); !st) {
+      co_return Fail(Error::Cancelled(st.error().message()));
+    }
+    packet_size_ = whole ? need : 0;
+    const auto command = static_cast<Command>(client_buffer_.data()[kFrameHeaderSize]);
+    if (command == Command::kQuit) co_return Fail(Error::Cancelled(peer_ + " quit"));
+    if (!in_transaction_) {
+      if (auto st = co_await WaitAtGate(Phase::kHeld); !st) co_return st;
+    }
+    if (doom_message_) {
+      co_await SendError(server_error::kConnectionKilled, "70100", *doom_message_, 1);
+      co_return Fail(Error::Cancelled(peer_ + ": closed: " + *doom_message_));
+    }
+    phase_ = Phase::kCommand;
+    ++worker_.counters().commands;
+    if (auto st = co_await HandleCommand(command); !st) co_return st;
+  }
+}
+
+awaitable<Status> ClientSession::HandleCommand(Command command) {
+  switch (command) {
+    case Command::kStmtPrepare:
+      co_return co_await HandlePrepare();
+    case Command::kStmtExecute:
+    case Command::kStmtFetch:
+    case Command::kStmtReset:
+    case Command::kStmtClose:
+    case Command::kStmtSendLongData:
+      co_return co_await HandleStatementCommand(command);
+    case Command::kChangeUser:
+      co_return co_await ChangeUser();
+    case Command::kResetConnection:
+      co_return co_await HandleResetConnection();
+    case Command::kQuery:
+      TrackQuery();
+      co_return co_await Forward(command);
+    case Command::kSetOption:
+      co_return co_await HandleSetOption();
+    default:
+      if (IsRefused(command)) co_return co_await RefuseCommand(command);
+      co_return co_await Forward(command);
+  }
+}
+
+void ClientSession::TrackQuery() {
+  const size_t available = packet_size_ ? packet_size_ : client_buffer_.size();
+  const ByteView payload = client_buffer_.readable().subspan(kFrameHeaderSize + 1, available - kFrameHeaderSize - 1);
+  state_.ApplyPinScan(ScanQueryForPins(AsChars(payload)));
+}
+
+awaitable<Status> ClientSession::Forward(Command command) {
+  if (auto st = co_await SendClientPacket(); !st) co_return co_await BackendLost(st.error(), false);
+  if (auto st = co_await RelayResponse(command); !st) co_return st;
+  co_return co_await AfterResponse();
+}
+
+awaitable<Status> ClientSession::SendClientPacket() {
+  if (packet_size_ == 0) co_return co_await StreamFrames(false);
+  auto st = co_await WriteAll(backend_->socket(), client_buffer_.readable().first(packet_size_), backend_->peer());
+  client_buffer_.Consume(packet_size_);
+  co_return st;
+}
+
+// Copies frames from the client to the backend as they arrive, up to the end
+// of one logical packet, or (LOCAL INFILE uploads) up to an empty packet.
+awaitable<Status> ClientSession::StreamFrames(bool until_empty_packet) {
+  const uint32_t max_packet = worker_.shared().config.max_packet_size;
+  uint64_t packet_bytes = 0;
+  for (;;) {
+    if (auto st = co_await ReadAtLeast(client_, client_buffer_, kFrameHeaderSize, peer_); !st) co_return st;
+    const FrameHeader header = ParseFrameHeader(client_buffer_.data());
+    const bool packet_ends = header.payload_length < kMaxFramePayload;
+    const bool empty_packet = header.payload_length == 0 && packet_bytes == 0;
+    packet_bytes += header.payload_length;
+    if (packet_bytes > max_packet) co_return Fail(Error::Malformed(peer_ + ": packet larger than max_packet_size"));
+    size_t remaining = kFrameHeaderSize + header.payload_length;
+    while (remaining > 0) {
+      if (client_buffer_.empty()) {
+        if (auto st = co_await ReadSome(client_, client_buffer_, peer_); !st) co_return st;
+      }
+      const size_t take = std::min(remaining, client_buffer_.size());
+      if (auto st = co_await WriteAll(backend_->socket(), client_buffer_.readable().first(take), backend_->peer()); !st) {
+        co_return st;
+      }
+      client_buffer_.Consume(take);
+      remaining -= take;
+    }
+    if (packet_ends) {
+      if (!until_empty_packet || empty_packet) co_return Status{};
+      packet_bytes = 0;
+    }
+  }
+}
+
+awaitable<Status> ClientSession::RelayResponse(Command command) {
+  ResponseTracker& tracker = backend_->tracker();
+  IoBuffer& buf = backend_->buffer();
+  tracker.Start(command);
+  bool started = false;
+  while (!tracker.done()) {
+    auto n = tracker.Feed(buf.readable());
+    if (!n) co_return co_await BackendLost(n.error().WithContext(backend_->peer()), started);
+    if (auto offset = tracker.prepare_id_offset(); offset && tracker.prepare_ok()) {
+      const StmtPrepareOk& ok = *tracker.prepare_ok();
+      const uint32_t client_id = state_.AddStatement(
+          PreparedStatement{std::move(pending_prepare_sql_), ok.statement_id, ok.num_params, ok.num_columns});
+      StoreU32(buf.data() + *offset, client_id);
+    }
+    if (*n > 0) {
+      started = true;
+      if (auto st = co_await WriteAll(client_, buf.readable().first(*n), peer_); !st) co_return st;
+      buf.Consume(*n);
+    }
+    if (tracker.done()) break;
+    if (tracker.awaiting_local_infile()) {
+      if (auto st = co_await StreamFrames(true); !st) co_return co_await BackendLost(st.error(), true);
+      tracker.LocalInfileSent();
+      continue;
+    }
+    if (auto st = co_await ReadSome(backend_->socket(), buf, backend_->peer()); !st) {
+      co_return co_await BackendLost(st.error(), started);
+    }
+  }
+  buf.ShrinkIfLarge();
+  co_return Status{};
+}
+
+awaitable<Status> ClientSession::AfterResponse() {
+  const ResponseTracker& tracker = backend_->tracker();
+  for (const auto& changes : tracker.session_changes()) state_.ApplyChanges(changes);
+  if (!tracker.error()) {
+    status_flags_ = tracker.status_flags();
+  } else if (in_transaction_ || !(status_flags_ & status::kAutocommit)) {
+    // An ERR carries no status flags, and an error can end a transaction
+    // (deadlock) or leave it open (duplicate key): ask the server.
+    if (auto st = co_await backend_->Ping(); !st) co_return co_await BackendLost(st.error(), true);
+    status_flags_ = backend_->status_flags();
+  }
+  in_transaction_ = status_flags_ & status::kInTrans;
+  co_return Status{};
+}
+
+awaitable<Status> ClientSession::HandlePrepare() {
+  const ByteView payload = client_buffer_.readable().subspan(kFrameHeaderSize + 1, packet_size_ ? packet_size_ - kFrameHeaderSize - 1 : 0);
+  pending_prepare_sql_.assign(AsChars(payload));
+  co_return co_await Forward(Command::kStmtPrepare);
+}
+
+awaitable<Status> ClientSession::HandleStatementCommand(Command command) {
+  const size_t available = packet_size_ ? packet_size_ : client_buffer_.size();
+  if (available < kFrameHeaderSize + 5) co_return co_await Forward(command);  // the server will reject it
+  uint8_t* id_bytes = client_buffer_.data() + kFrameHeaderSize + kStatementIdOffset;
+  const uint32_t client_id = LoadU32(id_bytes);
+  PreparedStatement* statement = state_.FindStatement(client_id);
+  StoreU32(id_bytes, statement ? statement->backend_id : kUnknownStatementId);
+  switch (command) {
+    case Command::kStmtClose:
+      state_.RemoveStatement(client_id);
+      break;
+    case Command::kStmtExecute:
+      if (statement) co_return co_await HandleExecute(*statement);
+      break;
+    case Command::kStmtReset:
+      if (statement) state_.SetCursorOpen(*statement, false);
+      break;
+    default:
+      break;
+  }
+  if (auto st = co_await Forward(command); !st) co_return st;
+  if (command == Command::kStmtFetch && statement && (status_flags_ & status::kLastRowSent)) {
+    state_.SetCursorOpen(*statement, false);
+  }
+  co_return Status{};
+}
+
+// Remembers the parameter types a client binds, and sends them again to a
+// server that has not seen them (the session moved since they were bound).
+awaitable<Status> ClientSession::HandleExecute(PreparedStatement& statement) {
+  if (statement.num_params > 0 && packet_size_ > 0) {
+    const ByteView payload = client_buffer_.readable().subspan(kFrameHeaderSize, packet_size_ - kFrameHeaderSize);
+    auto head = ParseStmtExecuteHead(payload, statement.num_params);
+    if (head && head->new_params_bound) {
+      statement.param_types.assign(payload.begin() + head->types_offset,
+                                   payload.begin() + head->types_offset + 2 * statement.num_params);
+      statement.backend_has_types = true;
+    } else if (head && !statement.backend_has_types && !statement.param_types.empty()) {
+      const size_t flag_offset = head->null_bitmap_offset + (statement.num_params + 7) / 8;
+      Bytes rebuilt(payload.begin(), payload.begin() + flag_offset);
+      rebuilt.push_back(1);
+      rebuilt.insert(rebuilt.end(), statement.param_types.begin(), statement.param_types.end());
+      rebuilt.insert(rebuilt.end(), payload.begin() + flag_offset + 1, payload.end());
+      client_buffer_.Consume(packet_size_);
+      statement.backend_has_types = true;
+      if (auto st = co_await WritePacket(backend_->socket(), rebuilt, 0, backend_->peer()); !st) {
+        co_return co_await BackendLost(st.error(), false);
+      }
+      if (auto st = co_await RelayResponse(Command::kStmtExecute); !st) co_return st;
+      co_return co_await AfterResponse();
+    }
+  }
+  const bool cursor = packet_size_ > kFrameHeaderSize + 5 &&
+                      (client_buffer_.data()[kFrameHeaderSize + 5] & kCursorTypeReadOnly);
+  if (auto st = co_await Forward(Command::kStmtExecute); !st) co_return st;
+  state_.SetCursorOpen(statement, cursor && (status_flags_ & status::kCursorExists));
+  co_return Status{};
+}
+
+awaitable<Status> ClientSession::HandleSetOption() {
+  if (packet_size_ != kFrameHeaderSize + 3) co_return co_await Forward(Command::kSetOption);
+  const uint16_t option = LoadU16(client_buffer_.data() + kFrameHeaderSize + 1);
+  if (auto st = co_await Forward(Command::kSetOption); !st) co_return st;
+  if (!backend_->tracker().error()) {
+    state_.set_multi_statements(option == static_cast<uint16_t>(SetOption::kMultiStatementsOn));
+  }
+  co_return Status{};
+}
+
+awaitable<Status> ClientSession::HandleResetConnection() {
+  if (auto st = co_await Forward(Command::kResetConnection); !st) co_return st;
+  if (backend_->tracker().error()) co_return Status{};
+  state_.Reset();
+  // The reset also switched off the session tracking the proxy relies on.
+  if (auto st = co_await backend_->EnableTracking(); !st) co_return co_await BackendLost(st.error(), true);
+  co_return Status{};
+}
+
+awaitable<Status> ClientSession::RefuseCommand(Command command) {
+  if (packet_size_ == 0) co_return Fail(Error::Unsupported(peer_ + ": oversized refused command"));
+  client_buffer_.Consume(packet_size_);
+  co_return co_await SendError(
+      server_error::kUnknownCommand, "08S01",
+      fmt::format("cutover: {} is not supported through the proxy; connect to the server directly",
+                  CommandName(command)),
+      1);
+}
+
+awaitable<Status> ClientSession::BackendLost(const Error& error, bool response_started) {
+  ++worker_.counters().backend_errors;
+  spdlog::warn("session {} ({}): {}", id_, user_, error.message());
+  if (!response_started) {
+    co_await SendError(server_error::kServerLost, "HY000",
+                       fmt::format("cutover: lost connection to the database during query ({})", error.message()), 1);
+  }
+  co_return Fail(error);
+}
+
+awaitable<Status> ClientSession::PrepareMove(const HostPort& target) {
+  moving_ = true;
+  BackendLogin login{target, user_, stage1_, state_.schema(), character_set_, client_capabilities_, attributes_,
+                     worker_.shared().config.connect_timeout};
+  auto opened = co_await BackendConnection::Open(login);
+  if (!opened) co_return Fail(opened.error());
+  BackendConnection& next = **opened;
+  const std::string set = state_.RestoreVariablesSql(next.status_flags() & status::kNoBackslashEscapes);
+  if (!set.empty()) {
+    if (auto st = co_await next.Query(set); !st) co_return Fail(st.error().WithContext("restoring session variables"));
+  }
+  const bool multi_default = client_capabilities_ & capability::kMultiStatements;
+  if (state_.multi_statements() != multi_default) {
+    const uint8_t option = state_.multi_statements() ? 0 : 1;
+    const Bytes set_option{static_cast<uint8_t>(Command::kSetOption), option, 0};
+    if (auto st = co_await next.RunCommand(set_option); !st) co_return Fail(st.error());
+  }
+  pending_statement_ids_.clear();
+  for (const auto& [client_id, statement] : state_.statements()) {
+    auto prepared = co_await next.Prepare(statement.sql);
+    if (!prepared) {
+      co_return Fail(prepared.error().WithContext(fmt::format("re-preparing statement {}", client_id)));
+    }
+    pending_statement_ids_.emplace_back(client_id, prepared->statement_id);
+  }
+  pending_backend_ = std::move(*opened);
+  co_return Status{};
+}
+
+void ClientSession::CommitMove() {
+  backend_ = std::move(pending_backend_);
+  for (const auto& [client_id, backend_id] : pending_statement_ids_) {
+    if (PreparedStatement* s = state_.FindStatement(client_id)) {
+      s->backend_id = backend_id;
+      s->backend_has_types = false;
+    }
+  }
+  pending_statement_ids_.clear();
+  status_flags_ = backend_->status_flags();
+  moving_ = false;
+  worker_.WakeGate();
+}
+
+void ClientSession::AbortMove() {
+  pending_backend_.reset();
+  pending_statement_ids_.clear();
+  moving_ = false;
+  worker_.WakeGate();
+}
+
+}  // namespace cutover::proxy

@@ -1,0 +1,129 @@
+// One client connection through the proxy and the backend connection that
+// serves it.
+//
+// The session logs the client in itself, opens a backend connection as the
+// same user, then forwards commands and responses. Responses pass through
+// unchanged but for prepared-statement ids; the response tracker reads only
+// what it needs to know when a response ends and the session's state after it.
+// At a transaction boundary a paused proxy holds the next command; while held,
+// the control plane can move the session to another server (PrepareMove, then
+// CommitMove or AbortMove) with its state intact.
+// Thread-safety: none; every method runs on the owning worker's thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "protocol/auth.h"
+#include "protocol/constants.h"
+#include "proxy/backend_connection.h"
+#include "proxy/session_state.h"
+#include "proxy/worker.h"
+
+namespace cutover::proxy {
+
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+ public:
+  enum class Phase {
+    kHandshake,   // the client is logging in
+    kLoginHeld,   // logged in, waiting for a pause to end before connecting
+    kConnecting,  // logging in to the backend
+    kIdle,        // waiting for the client's next command
+    kHeld,        // a command arrived during a pause and waits for the resume
+    kCommand,     // a command is in flight
+    kClosed,
+  };
+
+  ClientSession(ProxyWorker& worker, tcp::socket socket, uint32_t id);
+  ~ClientSession();
+
+  // Serves the connection until either side closes it.
+  awaitable<void> Run();
+
+  uint32_t id() const { return id_; }
+  const std::string& user() const { return user_; }
+  const std::string& peer() const { return peer_; }
+  Phase phase() const { return phase_; }
+  bool in_transaction() const { return in_transaction_; }
+  uint32_t pins() const { return state_.pins(); }
+  const SessionState& state() const { return state_; }
+  std::string backend_address() const { return backend_ ? backend_->address().ToString() : ""; }
+  // A command in flight, a backend login under way or an open transaction:
+  // the session is not at a transaction boundary.
+  bool busy() const;
+  // Why busy() is true, for operators.
+  std::string BusyReason() const;
+  // Has a backend connection to move (sessions without one will connect to
+  // the primary of the moment once the pause ends).
+  bool has_backend() const { return backend_ != nullptr; }
+  bool has_pending_move() const { return pending_backend_ != nullptr; }
+
+  // Opens and fills a backend connection on `target` that mirrors this
+  // session's state. The session holds its next command until CommitMove or
+  // AbortMove. REQUIRES: !busy(), has_backend() and the proxy is paused.
+  awaitable<Status> PrepareMove(const HostPort& target);
+  // Switches to the connection PrepareMove made. REQUIRES: PrepareMove succeeded.
+  void CommitMove();
+  // Drops the connection PrepareMove made, if any.
+  void AbortMove();
+  // The session cannot move: its next command gets this error, then it closes.
+  void Doom(std::string message) { doom_message_ = std::move(message); }
+
+ private:
+  // client_login.cpp
+  awaitable<Status> Login();
+  awaitable<Status> ConnectBackend(std::string database);
+  awaitable<Status> ChangeUser();
+  awaitable<Result<std::string>> ReadAuthToken(std::string_view plugin, std::string token, uint8_t* seq);
+  awaitable<Status> SendError(uint16_t code, std::string_view sql_state, std::string_view message, uint8_t seq);
+  awaitable<Status> SendOk(uint8_t seq);
+
+  // client_session.cpp
+  awaitable<Status> CommandLoop();
+  awaitable<Status> HandleCommand(protocol::Command command);
+  awaitable<Status> Forward(protocol::Command command);
+  awaitable<Status> WaitAtGate(Phase phase);
+  awaitable<Status> SendClientPacket();
+  awaitable<Status> StreamFrames(bool until_empty_packet);
+  awaitable<Status> RelayResponse(protocol::Command command);
+  awaitable<Status> AfterResponse();
+  awaitable<Status> HandlePrepare();
+  awaitable<Status> HandleStatementCommand(protocol::Command command);
+  awaitable<Status> HandleExecute(PreparedStatement& statement);
+  awaitable<Status> HandleResetConnection();
+  awaitable<Status> HandleSetOption();
+  awaitable<Status> RefuseCommand(protocol::Command command);
+  awaitable<Status> BackendLost(const Error& error, bool response_started);
+  void TrackQuery();
+  void CloseSockets();
+
+  ProxyWorker& worker_;
+  tcp::socket client_;
+  uint32_t id_;
+  std::string peer_;  // "client 127.0.0.1:50412", for errors
+  IoBuffer client_buffer_{4 * 1024};
+  size_t packet_size_ = 0;  // header + payload of the client packet at the front of client_buffer_
+
+  // Login facts, kept to log in again elsewhere.
+  std::string user_;
+  std::optional<protocol::Sha1Digest> stage1_;  // nullopt: empty password
+  std::string scramble_;
+  protocol::Capabilities client_capabilities_ = 0;
+  uint8_t character_set_ = 0;
+  std::vector<std::pair<std::string, std::string>> attributes_;
+
+  std::unique_ptr<BackendConnection> backend_;
+  std::unique_ptr<BackendConnection> pending_backend_;             // made by PrepareMove
+  std::vector<std::pair<uint32_t, uint32_t>> pending_statement_ids_;  // client id, new backend id
+
+  SessionState state_;
+  Phase phase_ = Phase::kHandshake;
+  bool in_transaction_ = false;
+  uint16_t status_flags_ = 0;
+  std::optional<std::string> doom_message_;
+  bool moving_ = false;              // Is a PrepareMove not yet committed or aborted?
+  std::string pending_prepare_sql_;  // text of the COM_STMT_PREPARE in flight
+};
+
+}  // namespace cutover::proxy

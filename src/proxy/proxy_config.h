@@ -1,0 +1,55 @@
+// The proxy's configuration: where it listens, who may log in, where the
+// primary is, and the limits it enforces. Built by cli/config from the TOML
+// file; the proxy treats it as an immutable snapshot.
+// Thread-safety: immutable after construction; share by const reference.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/auth.h"
+
+namespace cutover::proxy {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+  bool operator==(const HostPort&) const = default;
+};
+
+// A user the proxy authenticates itself. The same user with the same password
+// must exist on every backend: the proxy logs in to them as this user.
+struct ProxyUser {
+  std::string name;
+  bool empty_password = false;
+  protocol::Sha1Digest stage2{};  // SHA1(SHA1(password)), the mysql.user hash
+};
+
+struct ProxyConfig {
+  HostPort listen{"127.0.0.1", 6033};
+  HostPort admin_listen{"127.0.0.1", 6034};
+  std::string admin_token;
+  std::string state_file;  // empty: the current primary is not persisted
+  std::vector<ProxyUser> users;
+  HostPort primary;        // [source]: used when the state file has none
+
+  int threads = 1;  // event loops; each owns its sessions
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds connect_timeout{5'000};   // to a backend, login included
+  std::chrono::milliseconds drain_timeout{5'000};     // default for POST /pause
+  std::chrono::milliseconds max_pause{15'000};        // a pause never outlives this
+  uint32_t max_packet_size = 1u << 30;                // client packets beyond this close the session
+
+  const ProxyUser* FindUser(std::string_view name) const {
+    for (const auto& u : users) {
+      if (u.name == name) return &u;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace cutover::proxy

@@ -1,0 +1,297 @@
+#include "proxy/proxy_server.h"
+
+#include <asio/detached.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "proxy/client_session.h"
+#include "proxy/session_state.h"
+#include "proxy/state_file.h"
+
+namespace cutover::proxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+SessionInfo Describe(const ClientSession& s, int worker) {
+  return SessionInfo{s.id(), worker, s.user(), s.peer(), s.backend_address(), s.in_transaction(),
+                     s.busy(), s.BusyReason(), s.pins(), DescribePins(s.pins())};
+}
+
+std::string ListSessions(const std::vector<SessionInfo>& sessions, bool pins) {
+  std::string out;
+  for (const auto& s : sessions) {
+    if (!out.empty()) out += "; ";
+    out += fmt::format("session {} ({}, user '{}'): {}", s.id, s.client, s.user, pins ? s.pin_reasons : s.busy_reason);
+  }
+  return out;
+}
+
+}  // namespace
+
+ProxyServer::ProxyServer(ProxyConfig config) : config_(std::move(config)), shared_(config_) {
+  for (int i = 0; i < std::max(1, config_.threads); ++i) {
+    workers_.push_back(std::make_unique<ProxyWorker>(shared_, i));
+  }
+}
+
+ProxyServer::~ProxyServer() { Stop(); }
+
+// Runs f (returning awaitable<T>) on a worker's thread and resumes the caller
+// on the control loop with its result.
+template <class F>
+auto ProxyServer::OnWorker(ProxyWorker& worker, F f) -> decltype(f()) {
+  co_return co_await asio::co_spawn(worker.context(), std::move(f), asio::use_awaitable);
+}
+
+Status ProxyServer::Start() {
+  if (!config_.state_file.empty()) {
+    auto saved = LoadPrimary(config_.state_file);
+    if (!saved) return Fail(saved.error());
+    if (*saved) {
+      spdlog::info("primary {} restored from {}", (*saved)->ToString(), config_.state_file);
+      shared_.SetPrimary(**saved);
+    }
+  }
+  asio::error_code ec;
+  const auto address = asio::ip::make_address(config_.listen.host, ec);
+  if (ec) return Fail(Error::Config(fmt::format("proxy.listen: '{}' is not an IP address", config_.listen.host)));
+  acceptor_ = std::make_unique<tcp::acceptor>(control_);
+  const tcp::endpoint endpoint(address, config_.listen.port);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Fail(Error::Io(fmt::format("cannot listen on {}: {}; is another proxy running there?",
+                                      config_.listen.ToString(), ec.message())));
+  }
+  listen_port_ = acceptor_->local_endpoint().port();
+
+  // Greet clients like the primary does, when it can be reached now.
+  auto probe = asio::co_spawn(control_, BackendConnection::Probe(shared_.Primary(), config_.connect_timeout),
+                              asio::use_future);
+  control_.run();
+  control_.restart();
+  if (auto greeting = probe.get()) {
+    shared_.SetGreeting(*greeting);
+  } else {
+    spdlog::warn("primary {} is not reachable now ({}); clients will get errors until it is",
+                 shared_.Primary().ToString(), greeting.error().message());
+  }
+  for (auto& w : workers_) w->StartThread();
+  asio::co_spawn(control_, AcceptLoop(), asio::detached);
+  control_work_.emplace(control_.get_executor());
+  control_thread_ = std::thread([this] { control_.run(); });
+  return {};
+}
+
+void ProxyServer::Stop() {
+  if (control_thread_.joinable()) {
+    asio::post(control_, [this] {
+      asio::error_code ignored;
+      if (acceptor_) acceptor_->close(ignored);
+      max_pause_timer_.cancel();
+    });
+    control_work_.reset();
+    control_.stop();
+    control_thread_.join();
+  }
+  for (auto& w : workers_) w->StopAndJoin();
+}
+
+awaitable<void> ProxyServer::AcceptLoop() {
+  for (;;) {
+    ProxyWorker& worker = *workers_[next_worker_++ % workers_.size()];
+    auto [ec, socket] = co_await acceptor_->async_accept(worker.context(), kNoThrow);
+    if (ec == asio::error::operation_aborted || !acceptor_->is_open()) co_return;
+    if (ec) {
+      // Out of file descriptors, typically: back off rather than spin.
+      spdlog::warn("accept on {} failed: {}", config_.listen.ToString(), ec.message());
+      asio::steady_timer backoff(control_, std::chrono::milliseconds(50));
+      co_await backoff.async_wait(kNoThrow);
+      continue;
+    }
+    asio::post(worker.context(), [&worker, s = std::move(socket)]() mutable { worker.Adopt(std::move(s)); });
+  }
+}
+
+awaitable<std::vector<SessionInfo>> ProxyServer::CollectSessions() {
+  std::vector<SessionInfo> all;
+  for (auto& w : workers_) {
+    ProxyWorker& worker = *w;
+    auto part = co_await OnWorker(worker, [&worker]() -> awaitable<std::vector<SessionInfo>> {
+      std::vector<SessionInfo> out;
+      for (const ClientSession* s : worker.sessions()) {
+        if (s->phase() != ClientSession::Phase::kHandshake) out.push_back(Describe(*s, worker.index()));
+      }
+      co_return out;
+    });
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  co_return all;
+}
+
+awaitable<ProxyStatus> ProxyServer::CollectStatus() {
+  ProxyStatus status;
+  status.primary = shared_.Primary();
+  status.server_version = shared_.Greeting().server_version;
+  status.paused = shared_.paused.load();
+  if (status.paused) {
+    status.paused_for = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - paused_at_);
+  }
+  status.sessions = co_await CollectSessions();
+  for (auto& w : workers_) {
+    ProxyWorker& worker = *w;
+    auto c = co_await OnWorker(worker, [&worker]() -> awaitable<WorkerCounters> { co_return worker.counters(); });
+    status.totals.sessions_accepted += c.sessions_accepted;
+    status.totals.logins_failed += c.logins_failed;
+    status.totals.commands += c.commands;
+    status.totals.backend_errors += c.backend_errors;
+  }
+  co_return status;
+}
+
+void ProxyServer::ArmMaxPause() {
+  const uint64_t generation = ++pause_generation_;
+  max_pause_timer_.expires_after(config_.max_pause);
+  max_pause_timer_.async_wait([this, generation](const asio::error_code& ec) {
+    if (ec || generation != pause_generation_ || !shared_.paused.load()) return;
+    spdlog::warn("pause reached max_pause ({} ms); resuming on {}", config_.max_pause.count(),
+                 shared_.Primary().ToString());
+    if (repointing_) repoint_cancelled_ = true;
+    asio::co_spawn(control_, Resume(), asio::detached);
+  });
+}
+
+awaitable<PauseResult> ProxyServer::Pause(std::chrono::milliseconds drain_timeout) {
+  if (!shared_.paused.exchange(true)) {
+    paused_at_ = Clock::now();
+    ArmMaxPause();
+    spdlog::info("paused: new transactions wait");
+  }
+  const auto start = Clock::now();
+  PauseResult result;
+  asio::steady_timer tick(control_);
+  for (;;) {
+    result.busy.clear();
+    for (auto& s : co_await CollectSessions()) {
+      if (s.busy) result.busy.push_back(std::move(s));
+    }
+    result.waited = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    if (result.busy.empty() || Clock::now() - start >= drain_timeout || !shared_.paused.load()) break;
+    tick.expires_after(std::chrono::microseconds(500));
+    co_await tick.async_wait(kNoThrow);
+  }
+  result.drained = result.busy.empty() && shared_.paused.load();
+  co_return result;
+}
+
+awaitable<void> ProxyServer::Resume() {
+  if (!shared_.paused.exchange(false)) co_return;
+  ++pause_generation_;
+  max_pause_timer_.cancel();
+  for (auto& w : workers_) {
+    ProxyWorker& worker = *w;
+    asio::post(worker.context(), [&worker] { worker.WakeGate(); });
+  }
+  spdlog::info("resumed after {} ms",
+               std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - paused_at_).count());
+  co_return;
+}
+
+awaitable<std::vector<std::pair<uint32_t, Status>>> ProxyServer::PrepareMoves(ProxyWorker& worker, HostPort target) {
+  co_return co_await OnWorker(worker, [&worker, target]() -> awaitable<std::vector<std::pair<uint32_t, Status>>> {
+    std::vector<std::shared_ptr<ClientSession>> sessions;
+    for (ClientSession* s : worker.sessions()) {
+      if (s->has_backend() && s->pins() == 0) sessions.push_back(s->shared_from_this());
+    }
+    auto results = std::make_shared<std::vector<std::pair<uint32_t, Status>>>();
+    auto pending = std::make_shared<size_t>(sessions.size());
+    asio::steady_timer latch(worker.context(), asio::steady_timer::time_point::max());
+    for (auto& s : sessions) {
+      asio::co_spawn(worker.context(), [s, target, results, pending, &latch]() -> awaitable<void> {
+        auto st = co_await s->PrepareMove(target);
+        results->emplace_back(s->id(), std::move(st));
+        if (--*pending == 0) latch.cancel();
+      }, asio::detached);
+    }
+    while (*pending > 0) co_await latch.async_wait(kNoThrow);
+    co_return std::move(*results);
+  });
+}
+
+awaitable<void> ProxyServer::FinishMoves(ProxyWorker& worker, bool commit, std::vector<uint32_t> doomed,
+                                         std::string message) {
+  co_await OnWorker(worker, [&worker, commit, doomed, message]() -> awaitable<void> {
+    for (ClientSession* s : worker.sessions()) {
+      if (std::find(doomed.begin(), doomed.end(), s->id()) != doomed.end()) s->Doom(message);
+      if (commit && s->has_pending_move()) {
+        s->CommitMove();
+      } else {
+        s->AbortMove();
+      }
+    }
+    co_return;
+  });
+}
+
+awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPolicy policy) {
+  const auto start = Clock::now();
+  if (!shared_.paused.load()) co_return Fail(Error::Precondition("re-point needs a pause first (POST /pause)"));
+  if (repointing_) co_return Fail(Error::Precondition("another re-point is in progress"));
+  RepointResult result{shared_.Primary(), target};
+  std::vector<SessionInfo> busy, pinned;
+  for (auto& s : co_await CollectSessions()) {
+    if (s.busy) busy.push_back(s);
+    else if (s.pins != 0 && !s.backend.empty()) pinned.push_back(s);
+  }
+  if (!busy.empty()) {
+    co_return Fail(Error::Precondition(fmt::format("{} session(s) are not at a transaction boundary: {}",
+                                                   busy.size(), ListSessions(busy, false))));
+  }
+  if (!pinned.empty() && policy == PinnedPolicy::kRefuse) {
+    co_return Fail(Error::Precondition(fmt::format(
+        "{} session(s) hold state that cannot move: {}; retry with pinned=close to close them",
+        pinned.size(), ListSessions(pinned, true))));
+  }
+  auto greeting = co_await BackendConnection::Probe(target, config_.connect_timeout);
+  if (!greeting) co_return Fail(greeting.error());
+
+  repointing_ = true;
+  repoint_cancelled_ = false;
+  std::string failures;
+  for (auto& w : workers_) {
+    for (auto& [id, st] : co_await PrepareMoves(*w, target)) {
+      if (!st) failures += fmt::format("{}session {}: {}", failures.empty() ? "" : "; ", id, st.error().message());
+    }
+  }
+  Status saved;
+  if (failures.empty() && !repoint_cancelled_ && !config_.state_file.empty()) {
+    saved = SavePrimary(config_.state_file, target);
+  }
+  const bool commit = failures.empty() && !repoint_cancelled_ && saved;
+  std::vector<uint32_t> doomed;
+  if (commit) {
+    for (const auto& p : pinned) doomed.push_back(p.id);
+  }
+  const std::string message = fmt::format(
+      "cutover: this session was closed because the database moved to {} and its state cannot move", target.ToString());
+  for (auto& w : workers_) co_await FinishMoves(*w, commit, doomed, message);
+  repointing_ = false;
+  if (!commit) {
+    if (repoint_cancelled_) co_return Fail(Error::Cancelled("the pause reached max_pause during the re-point; nothing moved"));
+    if (!saved) co_return Fail(saved.error());
+    co_return Fail(Error::Io(fmt::format("re-point to {} failed; nothing moved: {}", target.ToString(), failures)));
+  }
+  shared_.SetPrimary(target);
+  shared_.SetGreeting(*greeting);
+  result.closed = std::move(pinned);
+  for (const auto& s : co_await CollectSessions()) result.moved += (s.backend == target.ToString());
+  result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  spdlog::info("re-pointed {} session(s) from {} to {} in {} us", result.moved, result.from.ToString(),
+               target.ToString(), result.took.count());
+  co_return result;
+}
+
+}  // namespace cutover::proxy

@@ -1,0 +1,120 @@
+// The proxy: listener, event-loop workers and the control operations the
+// admin API exposes (status, pause, resume, re-point).
+//
+// Control operations run on a control event loop of their own and reach the
+// sessions by posting work to the sessions' workers, so the hot path needs no
+// locks. A pause holds new transactions at the gate; it ends with Resume() or,
+// at the latest, after max_pause, when the proxy resumes by itself on the
+// primary it had. A re-point moves every session in two phases: every session
+// first opens and fills a connection to the target; only when all succeeded
+// does the state file name the target and every session switch at once.
+// Thread-safety: Start/Stop from one thread; control operations on control().
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/asio_util.h"
+#include "proxy/proxy_config.h"
+#include "proxy/worker.h"
+
+namespace cutover::proxy {
+
+struct SessionInfo {
+  uint32_t id = 0;
+  int worker = 0;
+  std::string user;
+  std::string client;   // "client 127.0.0.1:50412"
+  std::string backend;  // "127.0.0.1:3306", empty before login
+  bool in_transaction = false;
+  bool busy = false;
+  std::string busy_reason;
+  uint32_t pins = 0;
+  std::string pin_reasons;
+};
+
+struct ProxyStatus {
+  HostPort primary;
+  std::string server_version;
+  bool paused = false;
+  std::chrono::milliseconds paused_for{0};
+  std::vector<SessionInfo> sessions;
+  WorkerCounters totals;
+};
+
+struct PauseResult {
+  bool drained = false;  // every session reached a transaction boundary
+  std::chrono::microseconds waited{0};
+  std::vector<SessionInfo> busy;  // sessions still busy when the drain timed out
+};
+
+enum class PinnedPolicy {
+  kRefuse,  // refuse the re-point when any session is pinned
+  kClose,   // move the others; pinned sessions get an error at their next command
+};
+
+struct RepointResult {
+  HostPort from;
+  HostPort to;
+  int moved = 0;
+  std::vector<SessionInfo> closed;  // pinned sessions doomed under PinnedPolicy::kClose
+  std::chrono::microseconds took{0};
+};
+
+class ProxyServer {
+ public:
+  explicit ProxyServer(ProxyConfig config);
+  ~ProxyServer();
+  ProxyServer(const ProxyServer&) = delete;
+  ProxyServer& operator=(const ProxyServer&) = delete;
+
+  // Restores the primary from the state file, binds the listener and starts
+  // the threads. REQUIRES: not started.
+  [[nodiscard]] Status Start();
+  // Closes the listener and every session, and joins the threads.
+  void Stop();
+
+  const ProxyConfig& config() const { return config_; }
+  uint16_t listen_port() const { return listen_port_; }
+  asio::io_context& control() { return control_; }
+
+  // The following run on control() only.
+  awaitable<ProxyStatus> CollectStatus();
+  // Holds new transactions and waits until every session is at a transaction
+  // boundary or drain_timeout passes. The pause lasts until Resume() or max_pause.
+  awaitable<PauseResult> Pause(std::chrono::milliseconds drain_timeout);
+  awaitable<void> Resume();
+  // Moves every session to `target`. REQUIRES: paused, no session busy.
+  awaitable<Result<RepointResult>> Repoint(HostPort target, PinnedPolicy policy);
+
+ private:
+  awaitable<void> AcceptLoop();
+  awaitable<std::vector<SessionInfo>> CollectSessions();
+  awaitable<std::vector<std::pair<uint32_t, Status>>> PrepareMoves(ProxyWorker& worker, HostPort target);
+  awaitable<void> FinishMoves(ProxyWorker& worker, bool commit, std::vector<uint32_t> doomed, std::string message);
+  void ArmMaxPause();
+  template <class F>
+  auto OnWorker(ProxyWorker& worker, F f) -> decltype(f());
+
+  ProxyConfig config_;
+  ProxyShared shared_;
+  std::vector<std::unique_ptr<ProxyWorker>> workers_;
+  asio::io_context control_{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> control_work_;
+  std::thread control_thread_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  uint16_t listen_port_ = 0;
+  size_t next_worker_ = 0;
+
+  // Control-loop state.
+  std::chrono::steady_clock::time_point paused_at_;
+  asio::steady_timer max_pause_timer_{control_};
+  uint64_t pause_generation_ = 0;  // Which pause the max_pause timer belongs to.
+  bool repointing_ = false;
+  bool repoint_cancelled_ = false;  // Did max_pause end the pause mid re-point?
+};
+
+}  // namespace cutover::proxy

@@ -1,0 +1,35 @@
+#include "proxy/worker.h"
+
+#include <asio/detached.hpp>
+#include <spdlog/spdlog.h>
+
+#include "proxy/client_session.h"
+
+namespace cutover::proxy {
+
+ProxyWorker::ProxyWorker(ProxyShared& shared, int index) : shared_(shared), index_(index) {}
+
+void ProxyWorker::StartThread() {
+  work_.emplace(context_.get_executor());
+  thread_ = std::thread([this] { context_.run(); });
+}
+
+void ProxyWorker::StopAndJoin() {
+  work_.reset();
+  context_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProxyWorker::Adopt(tcp::socket socket) {
+  ++counters_.sessions_accepted;
+  const uint32_t id = shared_.next_connection_id.fetch_add(1);
+  auto session = std::make_shared<ClientSession>(*this, std::move(socket), id);
+  asio::co_spawn(context_, [session]() -> awaitable<void> { co_await session->Run(); }, asio::detached);
+}
+
+awaitable<void> ProxyWorker::WaitGate() {
+  // The timer never expires; WakeGate() cancels every wait at once.
+  co_await gate_.async_wait(kNoThrow);
+}
+
+}  // namespace cutover::proxy

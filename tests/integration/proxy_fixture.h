@@ -1,0 +1,62 @@
+// A real mariadbd (or two) and an in-process cutover proxy in front of it,
+// for tests that drive the proxy with real clients.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "db/connection.h"
+#include "local/local_server.h"
+#include "proxy/admin_api.h"
+#include "proxy/proxy_server.h"
+
+namespace cutover::testing {
+
+inline constexpr char kAppUser[] = "app";
+inline constexpr char kAppPassword[] = "app-secret";
+inline constexpr char kAdminToken[] = "test-token";
+
+// Starts a server or fails the test (a server that cannot start is a failure).
+std::unique_ptr<local::LocalServer> StartServer(int server_id, const std::string& name);
+// Creates the application user and database `app` on a server.
+void CreateAppUser(local::LocalServer& server);
+
+struct HttpResult {
+  int status = 0;
+  nlohmann::json body;
+};
+// One HTTP request to 127.0.0.1:port; the token is sent as a bearer token.
+HttpResult Http(uint16_t port, const std::string& method, const std::string& path, const std::string& body = "",
+                const std::string& token = kAdminToken);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+// Runs a shell command and captures its output.
+CommandResult RunShell(const std::string& command);
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Starts the proxy in front of source_ with `config` adjusted by the test.
+  void StartProxy(proxy::ProxyConfig config);
+  proxy::ProxyConfig DefaultConfig() const;
+  db::Endpoint ProxyEndpoint(const std::string& user = kAppUser, const std::string& password = kAppPassword) const;
+  db::Connection ConnectProxy();
+  HttpResult Admin(const std::string& method, const std::string& path, const std::string& body = "") {
+    return Http(admin_->port(), method, path, body);
+  }
+  std::string ShellArgs() const;  // "-h127.0.0.1 -P<port> -uapp -p<pw>" for the mariadb CLI
+
+  std::unique_ptr<local::LocalServer> source_;
+  std::unique_ptr<proxy::ProxyServer> proxy_;
+  std::unique_ptr<proxy::AdminApi> admin_;
+};
+
+}  // namespace cutover::testing
