@@ -159,8 +159,10 @@ awaitable<HttpResponse> Dispatch(ProxyServer& server, const HttpRequest& req) {
     }
     const std::string pinned = body.value("pinned", "refuse");
     if (pinned != "refuse" && pinned != "close") co_return ErrorResponse(400, "pinned must be \"refuse\" or \"close\"");
-    auto r = co_await server.Repoint(HostPort{body["host"].get<std::string>(), body["port"].get<uint16_t>()},
-                                     pinned == "close" ? PinnedPolicy::kClose : PinnedPolicy::kRefuse);
+    // A named argument: g++ 12 destroys a class-type temporary passed by value
+    // to a coroutine inside co_await twice.
+    const HostPort target{body["host"].get<std::string>(), body["port"].get<uint16_t>()};
+    auto r = co_await server.Repoint(target, pinned == "close" ? PinnedPolicy::kClose : PinnedPolicy::kRefuse);
     if (!r) co_return ErrorResponse(StatusFor(r.error()), r.error().message());
     json closed = json::array();
     for (const auto& s : r->closed) closed.push_back(SessionJson(s));

@@ -18,6 +18,65 @@ SessionInfo Describe(const ClientSession& s, int worker) {
                      s.busy(), s.BusyReason(), s.pins(), DescribePins(s.pins())};
 }
 
+// Runs a task on a worker's thread and resumes the caller on its own loop
+// with the result. Tasks are coroutine functions taking their arguments by
+// value: g++ 12 mishandles coroutine lambdas with captures.
+template <class T>
+awaitable<T> OnWorker(ProxyWorker& worker, awaitable<T> task) {
+  co_return co_await asio::co_spawn(worker.context(), std::move(task), asio::use_awaitable);
+}
+
+awaitable<std::vector<SessionInfo>> DescribeSessions(ProxyWorker* worker) {
+  std::vector<SessionInfo> out;
+  for (const ClientSession* s : worker->sessions()) {
+    if (s->phase() != ClientSession::Phase::kHandshake) out.push_back(Describe(*s, worker->index()));
+  }
+  co_return out;
+}
+
+awaitable<WorkerCounters> ReadCounters(ProxyWorker* worker) { co_return worker->counters(); }
+
+using MoveResults = std::vector<std::pair<uint32_t, Status>>;
+
+// Counts down the moves under way on one worker.
+struct MoveLatch {
+  explicit MoveLatch(asio::io_context& context) : timer(context, asio::steady_timer::time_point::max()) {}
+  size_t pending = 0;
+  asio::steady_timer timer;
+  MoveResults results;
+};
+
+awaitable<void> PrepareOne(std::shared_ptr<ClientSession> session, HostPort target, std::shared_ptr<MoveLatch> latch) {
+  auto st = co_await session->PrepareMove(target);
+  latch->results.emplace_back(session->id(), std::move(st));
+  if (--latch->pending == 0) latch->timer.cancel();
+}
+
+// Prepares every movable session of a worker concurrently.
+awaitable<MoveResults> PrepareMovesOn(ProxyWorker* worker, HostPort target) {
+  auto latch = std::make_shared<MoveLatch>(worker->context());
+  std::vector<std::shared_ptr<ClientSession>> sessions;
+  for (ClientSession* s : worker->sessions()) {
+    if (s->has_backend() && s->pins() == 0) sessions.push_back(s->shared_from_this());
+  }
+  latch->pending = sessions.size();
+  for (auto& s : sessions) asio::co_spawn(worker->context(), PrepareOne(s, target, latch), asio::detached);
+  while (latch->pending > 0) co_await latch->timer.async_wait(kNoThrow);
+  co_return std::move(latch->results);
+}
+
+awaitable<void> FinishMovesOn(ProxyWorker* worker, bool commit, std::vector<uint32_t> doomed, std::string message) {
+  for (ClientSession* s : worker->sessions()) {
+    if (std::find(doomed.begin(), doomed.end(), s->id()) != doomed.end()) s->Doom(message);
+    if (commit && s->has_pending_move()) {
+      s->CommitMove();
+    } else {
+      s->AbortMove();
+    }
+  }
+  co_return;
+}
+
 std::string ListSessions(const std::vector<SessionInfo>& sessions, bool pins) {
   std::string out;
   for (const auto& s : sessions) {
@@ -37,12 +96,6 @@ ProxyServer::ProxyServer(ProxyConfig config) : config_(std::move(config)), share
 
 ProxyServer::~ProxyServer() { Stop(); }
 
-// Runs f (returning awaitable<T>) on a worker's thread and resumes the caller
-// on the control loop with its result.
-template <class F>
-auto ProxyServer::OnWorker(ProxyWorker& worker, F f) -> decltype(f()) {
-  co_return co_await asio::co_spawn(worker.context(), std::move(f), asio::use_awaitable);
-}
 
 Status ProxyServer::Start() {
   if (!config_.state_file.empty()) {
@@ -119,14 +172,7 @@ awaitable<void> ProxyServer::AcceptLoop() {
 awaitable<std::vector<SessionInfo>> ProxyServer::CollectSessions() {
   std::vector<SessionInfo> all;
   for (auto& w : workers_) {
-    ProxyWorker& worker = *w;
-    auto part = co_await OnWorker(worker, [&worker]() -> awaitable<std::vector<SessionInfo>> {
-      std::vector<SessionInfo> out;
-      for (const ClientSession* s : worker.sessions()) {
-        if (s->phase() != ClientSession::Phase::kHandshake) out.push_back(Describe(*s, worker.index()));
-      }
-      co_return out;
-    });
+    auto part = co_await OnWorker(*w, DescribeSessions(w.get()));
     all.insert(all.end(), part.begin(), part.end());
   }
   co_return all;
@@ -142,8 +188,7 @@ awaitable<ProxyStatus> ProxyServer::CollectStatus() {
   }
   status.sessions = co_await CollectSessions();
   for (auto& w : workers_) {
-    ProxyWorker& worker = *w;
-    auto c = co_await OnWorker(worker, [&worker]() -> awaitable<WorkerCounters> { co_return worker.counters(); });
+    auto c = co_await OnWorker(*w, ReadCounters(w.get()));
     status.totals.sessions_accepted += c.sessions_accepted;
     status.totals.logins_failed += c.logins_failed;
     status.totals.commands += c.commands;
@@ -200,42 +245,6 @@ awaitable<void> ProxyServer::Resume() {
   co_return;
 }
 
-awaitable<std::vector<std::pair<uint32_t, Status>>> ProxyServer::PrepareMoves(ProxyWorker& worker, HostPort target) {
-  co_return co_await OnWorker(worker, [&worker, target]() -> awaitable<std::vector<std::pair<uint32_t, Status>>> {
-    std::vector<std::shared_ptr<ClientSession>> sessions;
-    for (ClientSession* s : worker.sessions()) {
-      if (s->has_backend() && s->pins() == 0) sessions.push_back(s->shared_from_this());
-    }
-    auto results = std::make_shared<std::vector<std::pair<uint32_t, Status>>>();
-    auto pending = std::make_shared<size_t>(sessions.size());
-    asio::steady_timer latch(worker.context(), asio::steady_timer::time_point::max());
-    for (auto& s : sessions) {
-      asio::co_spawn(worker.context(), [s, target, results, pending, &latch]() -> awaitable<void> {
-        auto st = co_await s->PrepareMove(target);
-        results->emplace_back(s->id(), std::move(st));
-        if (--*pending == 0) latch.cancel();
-      }, asio::detached);
-    }
-    while (*pending > 0) co_await latch.async_wait(kNoThrow);
-    co_return std::move(*results);
-  });
-}
-
-awaitable<void> ProxyServer::FinishMoves(ProxyWorker& worker, bool commit, std::vector<uint32_t> doomed,
-                                         std::string message) {
-  co_await OnWorker(worker, [&worker, commit, doomed, message]() -> awaitable<void> {
-    for (ClientSession* s : worker.sessions()) {
-      if (std::find(doomed.begin(), doomed.end(), s->id()) != doomed.end()) s->Doom(message);
-      if (commit && s->has_pending_move()) {
-        s->CommitMove();
-      } else {
-        s->AbortMove();
-      }
-    }
-    co_return;
-  });
-}
-
 awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPolicy policy) {
   const auto start = Clock::now();
   if (!shared_.paused.load()) co_return Fail(Error::Precondition("re-point needs a pause first (POST /pause)"));
@@ -262,7 +271,7 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   repoint_cancelled_ = false;
   std::string failures;
   for (auto& w : workers_) {
-    for (auto& [id, st] : co_await PrepareMoves(*w, target)) {
+    for (auto& [id, st] : co_await OnWorker(*w, PrepareMovesOn(w.get(), target))) {
       if (!st) failures += fmt::format("{}session {}: {}", failures.empty() ? "" : "; ", id, st.error().message());
     }
   }
@@ -277,7 +286,7 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   }
   const std::string message = fmt::format(
       "cutover: this session was closed because the database moved to {} and its state cannot move", target.ToString());
-  for (auto& w : workers_) co_await FinishMoves(*w, commit, doomed, message);
+  for (auto& w : workers_) co_await OnWorker(*w, FinishMovesOn(w.get(), commit, doomed, message));
   repointing_ = false;
   if (!commit) {
     if (repoint_cancelled_) co_return Fail(Error::Cancelled("the pause reached max_pause during the re-point; nothing moved"));

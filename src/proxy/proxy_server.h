@@ -93,11 +93,7 @@ class ProxyServer {
  private:
   awaitable<void> AcceptLoop();
   awaitable<std::vector<SessionInfo>> CollectSessions();
-  awaitable<std::vector<std::pair<uint32_t, Status>>> PrepareMoves(ProxyWorker& worker, HostPort target);
-  awaitable<void> FinishMoves(ProxyWorker& worker, bool commit, std::vector<uint32_t> doomed, std::string message);
   void ArmMaxPause();
-  template <class F>
-  auto OnWorker(ProxyWorker& worker, F f) -> decltype(f());
 
   ProxyConfig config_;
   ProxyShared shared_;

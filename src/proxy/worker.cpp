@@ -6,6 +6,12 @@
 #include "proxy/client_session.h"
 
 namespace cutover::proxy {
+namespace {
+
+// A function rather than a lambda: g++ 12 mishandles coroutine lambdas with captures.
+awaitable<void> RunSession(std::shared_ptr<ClientSession> session) { co_await session->Run(); }
+
+}  // namespace
 
 ProxyWorker::ProxyWorker(ProxyShared& shared, int index) : shared_(shared), index_(index) {}
 
@@ -24,7 +30,7 @@ void ProxyWorker::Adopt(tcp::socket socket) {
   ++counters_.sessions_accepted;
   const uint32_t id = shared_.next_connection_id.fetch_add(1);
   auto session = std::make_shared<ClientSession>(*this, std::move(socket), id);
-  asio::co_spawn(context_, [session]() -> awaitable<void> { co_await session->Run(); }, asio::detached);
+  asio::co_spawn(context_, RunSession(std::move(session)), asio::detached);
 }
 
 awaitable<void> ProxyWorker::WaitGate() {
