@@ -87,6 +87,7 @@ void ResponseTracker::LocalInfileSent() {
 Result<size_t> ResponseTracker::Feed(ByteView data) {
   assert(!done() && !awaiting_local_infile());
   prepare_id_offset_.reset();
+  tracked_ok_offsets_.clear();
   size_t pos = 0;
   while (phase_ != Phase::kDone && phase_ != Phase::kInfileUpload) {
     if (in_skip_) {
@@ -180,7 +181,7 @@ Result<size_t> ResponseTracker::OnDefinitionsEof(const PacketStart& p) {
   if (p.first != kEofHeader) return Malformed("no EOF after column definitions");
   auto payload = WholePayload(p.data, p.pos, p.length);
   if (!payload) return 0;
-  auto status = RecordTerminator(*payload);
+  auto status = RecordTerminator(p, *payload);
   if (!status) return Fail(std::move(status.error()));
   // A cursor was opened: rows come only on COM_STMT_FETCH. (With
   // CLIENT_DEPRECATE_EOF the server sends a 0xFE OK instead, which ends the
@@ -250,7 +251,7 @@ Result<size_t> ResponseTracker::OnErr(const PacketStart& p) {
 Result<size_t> ResponseTracker::OnResultEnd(const PacketStart& p) {
   auto payload = WholePayload(p.data, p.pos, p.length);
   if (!payload) return 0;
-  auto status = RecordTerminator(*payload);
+  auto status = RecordTerminator(p, *payload);
   if (!status) return Fail(std::move(status.error()));
   phase_ = (*status & status::kMoreResultsExist) != 0 ? Phase::kResultHead : Phase::kDone;
   return kFrameHeaderSize + p.length;
@@ -259,13 +260,13 @@ Result<size_t> ResponseTracker::OnResultEnd(const PacketStart& p) {
 Result<size_t> ResponseTracker::OnFinalTerminator(const PacketStart& p) {
   auto payload = WholePayload(p.data, p.pos, p.length);
   if (!payload) return 0;
-  auto status = RecordTerminator(*payload);
+  auto status = RecordTerminator(p, *payload);
   if (!status) return Fail(std::move(status.error()));
   phase_ = Phase::kDone;
   return kFrameHeaderSize + p.length;
 }
 
-Result<uint16_t> ResponseTracker::RecordTerminator(ByteView payload) {
+Result<uint16_t> ResponseTracker::RecordTerminator(const PacketStart& p, ByteView payload) {
   if (payload.empty() || payload.size() >= kMaxFramePayload) return Malformed("bad OK/EOF packet length");
   ByteReader in(payload.subspan(1));
   if (payload[0] == kEofHeader && !deprecate_eof()) {
@@ -277,6 +278,10 @@ Result<uint16_t> ResponseTracker::RecordTerminator(ByteView payload) {
   auto ok = ParseOkPacket(in, caps_);
   if (!ok) return Malformed("bad OK packet", ok.error());
   status_flags_ = ok->status_flags;
+  // Bytes after the warnings are the CLIENT_SESSION_TRACK form of info and state.
+  if (payload.size() > 5 + LenencIntSize(ok->affected_rows) + LenencIntSize(ok->last_insert_id)) {
+    tracked_ok_offsets_.push_back(p.pos);
+  }
   if (ok->session_state) session_changes_.push_back(std::move(*ok->session_state));
   return status_flags_;
 }

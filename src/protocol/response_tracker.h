@@ -75,6 +75,10 @@ class ResponseTracker {
   // consumed it, of the 4-byte statement id in COM_STMT_PREPARE_OK, so that
   // the caller can rewrite it in place before forwarding. Reset by every Feed.
   std::optional<size_t> prepare_id_offset() const { return prepare_id_offset_; }
+  // Offsets, within the `data` of the last Feed call, of the frame headers of
+  // OK packets that carry info or session-state data after their warnings.
+  // A proxy whose client did not negotiate CLIENT_SESSION_TRACK rewrites them.
+  const std::vector<size_t>& tracked_ok_offsets() const { return tracked_ok_offsets_; }
 
   // Implementation state; see response_tracker.cpp.
  private:
@@ -84,6 +88,7 @@ class ResponseTracker {
   std::vector<SessionStateChanges> session_changes_;
   std::optional<StmtPrepareOk> prepare_ok_;
   std::optional<size_t> prepare_id_offset_;
+  std::vector<size_t> tracked_ok_offsets_;
 
   // Which packet the tracker expects next.
   enum class Phase : uint8_t {
@@ -129,7 +134,7 @@ class ResponseTracker {
   Result<size_t> OnFinalTerminator(const PacketStart& p);
   // Parses a whole OK/EOF payload, records its status (and session changes)
   // and returns the status flags.
-  Result<uint16_t> RecordTerminator(ByteView payload);
+  Result<uint16_t> RecordTerminator(const PacketStart& p, ByteView payload);
   size_t BeginSkip(const PacketStart& p);
   size_t ContinueSkip(ByteView data, size_t pos);
   void OnSkippedPacketEnd();

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/err_packet.h"
+#include "protocol/ok_packet.h"
 #include "protocol/statement.h"
 
 namespace cutover::proxy {
@@ -38,6 +39,34 @@ bool IsRefused(Command c) {
     default:
       return false;
   }
+}
+
+// The proxy always asks servers for session tracking. For a client that did
+// not negotiate it, OK packets that carry info or session state are rewritten
+// in the form that client expects (info to the end of the packet, no state).
+Bytes WithoutSessionTracking(ByteView chunk, const std::vector<size_t>& ok_offsets) {
+  Bytes out;
+  size_t copied = 0;
+  for (size_t offset : ok_offsets) {
+    const FrameHeader header = ParseFrameHeader(chunk.data() + offset);
+    const ByteView payload = chunk.subspan(offset + kFrameHeaderSize, header.payload_length);
+    ByteReader in(payload.subspan(1));
+    auto ok = ParseOkPacket(in, capability::kProtocol41 | capability::kTransactions | capability::kSessionTrack);
+    out.insert(out.end(), chunk.begin() + copied, chunk.begin() + offset);
+    copied = offset + kFrameHeaderSize + header.payload_length;
+    if (!ok) {  // the tracker parsed it already; keep the bytes if not
+      out.insert(out.end(), chunk.begin() + offset, chunk.begin() + copied);
+      continue;
+    }
+    ok->session_state.reset();
+    ok->status_flags &= ~status::kSessionStateChanged;
+    Bytes rewritten;
+    WriteOkPacket(*ok, capability::kProtocol41 | capability::kTransactions, payload[0], rewritten);
+    uint8_t seq = header.sequence_id;
+    EncodePacket(rewritten, &seq, out);
+  }
+  out.insert(out.end(), chunk.begin() + copied, chunk.end());
+  return out;
 }
 
 std::string PeerName(const tcp::socket& socket) {
@@ -227,7 +256,10 @@ awaitable<Status> ClientSession::RelayResponse(Command command) {
     }
     if (*n > 0) {
       started = true;
-      if (auto st = co_await WriteAll(client_, buf.readable().first(*n), peer_); !st) co_return st;
+      const ByteView chunk = buf.readable().first(*n);
+      const bool rewrite = !(client_capabilities_ & capability::kSessionTrack) && !tracker.tracked_ok_offsets().empty();
+      const Bytes rewritten = rewrite ? WithoutSessionTracking(chunk, tracker.tracked_ok_offsets()) : Bytes();
+      if (auto st = co_await WriteAll(client_, rewrite ? ByteView(rewritten) : chunk, peer_); !st) co_return st;
       buf.Consume(*n);
     }
     if (tracker.done()) break;

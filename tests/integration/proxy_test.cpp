@@ -1,4 +1,5 @@
 // The proxy in front of a real mariadbd, driven by real clients.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "proxy_fixture.h"
@@ -50,6 +51,29 @@ TEST_F(ProxyTest, MariadbCliWithMultiStatements) {
   auto r = RunShell("mariadb " + ShellArgs() + " -N -e 'SELECT 1; SELECT 2; USE app; SELECT DATABASE()'");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output, "1\n2\napp\n");
+}
+
+// pymysql does not negotiate CLIENT_SESSION_TRACK, which the proxy always
+// uses towards the server: OK packets reach it in the form it expects.
+TEST_F(ProxyTest, ClientWithoutSessionTrackingGetsPlainOkInfo) {
+  StartProxy(DefaultConfig());
+  const std::string script = R"(
+import pymysql, sys
+c = pymysql.connect(host='127.0.0.1', port=int(sys.argv[1]), user='app', password='app-secret', autocommit=True)
+k = c.cursor()
+k.execute('CREATE TABLE app.i (id INT PRIMARY KEY, v INT)')
+k.execute('INSERT INTO app.i VALUES (1, 1), (2, 2)')
+print(repr(c._result.message))
+k.execute('UPDATE app.i SET v = v + 1')
+print(repr(c._result.message))
+k.execute('SET time_zone = %s', ('+01:00',))
+print(repr(c._result.message))
+k.execute('SELECT @@time_zone')
+print(k.fetchone()[0])
+)";
+  auto r = RunShell(fmt::format("/usr/bin/python3 -c \"{}\" {}", script, proxy_->listen_port()));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "b'Records: 2  Duplicates: 0  Warnings: 0'\nb'Rows matched: 2  Changed: 2  Warnings: 0'\nb''\n+01:00\n");
 }
 
 }  // namespace
