@@ -1,0 +1,421 @@
+#!/usr/bin/env bash
+# Proxy benchmark: sysbench against the server directly, through haproxy (TCP
+# mode) and through cutover (1 and 2 event loop threads), side by side in one
+# run; then the proxy's RSS with many idle client connections.
+# Run `bench/proxy/run.sh --help` for usage.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: bench/proxy/run.sh [RESULTS_FILE]
+
+Starts one throw-away MariaDB server (cutover local-server), loads sysbench
+tables, starts haproxy (mode tcp) and two cutover proxies (threads=1 and
+threads=2), then runs sysbench oltp_point_select and oltp_read_write at
+SB_THREADS threads against each target:
+
+  direct       the server itself
+  haproxy      haproxy in TCP mode (nbthread HAPROXY_THREADS)
+  cutover_t1   cutover proxy, threads = 1
+  cutover_t2   cutover proxy, threads = 2
+
+Each workload runs ROUNDS rounds; within a round every target runs once
+(a short warmup run, then the measured run), and the order of targets rotates
+from round to round so background noise hits all targets alike. Prints the
+median tps, qps and p95 latency per target with the ratio to direct, and writes
+every run plus the medians to RESULTS_FILE (TSV; default
+bench/proxy/last-run.tsv). Finally bench/proxy/idle_connections.py measures
+the proxy's RSS per idle client connection (skip with IDLE=0).
+
+Everything it starts (servers, proxies, temp dirs) is stopped and removed on
+exit, including on Ctrl-C. Needs Debian 12 with root or sudo only when
+sysbench or haproxy is missing (apt-get installs them then).
+
+Environment (defaults in brackets):
+  BUILD_DIR         cutover build dir; built with cmake+ninja if no binary [build-bench]
+  CUTOVER           use this cutover binary instead of building
+  SB_THREADS        sysbench client threads [16]
+  SB_TIME           seconds per measured run [20]
+  SB_WARMUP         seconds of warmup run before each measured run [3]
+  SB_TABLES         sysbench tables [4]
+  SB_TABLE_SIZE     rows per table [100000]
+  SB_PS_MODE        sysbench --db-ps-mode: auto (server-side prepared statements) or disable [auto]
+  ROUNDS            rounds per workload; the table shows medians [3]
+  WORKLOADS         space-separated sysbench tests [oltp_point_select oltp_read_write]
+  TARGETS           space-separated subset of: direct haproxy cutover_t1 cutover_t2 [all]
+  BUFFER_POOL       innodb_buffer_pool_size of the server [512M]
+  MARIADBD_ARGS     extra mariadbd arguments, space-separated
+                    [--innodb-flush-log-at-trx-commit=2 --innodb-log-file-size=512M:
+                     commits do not wait on fsync, and the redo log is large enough that
+                     oltp_read_write does not hit checkpoint stalls (with local-server's
+                     16M log, runs stalled for 20-35 s on this shared machine); the
+                     benchmark measures CPU, which the proxy competes for]
+  HAPROXY_THREADS   haproxy nbthread [1]
+  IDLE              1 to run the idle-connection RSS step, 0 to skip [1]
+  IDLE_CONNECTIONS  idle connections to open; lowered (with a message) if the
+                    open-files limit cannot hold 2 sockets per session in the proxy [10000]
+  KEEP_LOGS         directory to copy raw sysbench/proxy/haproxy logs into [none]
+
+A run with the defaults takes about 10-12 minutes (2 workloads x 3 rounds x
+4 targets x 23 s, plus loading and the idle-connection step).
+EOF
+}
+
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  usage
+  exit 0
+fi
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+results_file="${1:-$here/last-run.tsv}"
+
+SB_THREADS="${SB_THREADS:-16}"
+SB_TIME="${SB_TIME:-20}"
+SB_WARMUP="${SB_WARMUP:-3}"
+SB_TABLES="${SB_TABLES:-4}"
+SB_TABLE_SIZE="${SB_TABLE_SIZE:-100000}"
+SB_PS_MODE="${SB_PS_MODE:-auto}"
+ROUNDS="${ROUNDS:-3}"
+WORKLOADS="${WORKLOADS:-oltp_point_select oltp_read_write}"
+TARGETS="${TARGETS:-direct haproxy cutover_t1 cutover_t2}"
+BUFFER_POOL="${BUFFER_POOL:-512M}"
+MARIADBD_ARGS="${MARIADBD_ARGS---innodb-flush-log-at-trx-commit=2 --innodb-log-file-size=512M}"
+HAPROXY_THREADS="${HAPROXY_THREADS:-1}"
+IDLE="${IDLE:-1}"
+IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
+BUILD_DIR="${BUILD_DIR:-$repo/build-bench}"
+PYTHON="${PYTHON:-/usr/bin/python3}"
+[[ -x $PYTHON ]] || PYTHON=python3
+
+APP_USER=app
+APP_PASSWORD=secret
+ROOT_PASSWORD=cutover-root
+
+log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 2; }
+
+# --- cleanup -----------------------------------------------------------------
+workdir="$(mktemp -d /tmp/cutover-bench.XXXXXX)"
+pids=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local p
+  for p in "${pids[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do
+    # local-server waits for mariadbd to shut down; give it time, then insist.
+    for _ in $(seq 1 100); do
+      kill -0 "$p" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  if [[ -n "${KEEP_LOGS:-}" ]]; then
+    if mkdir -p "$KEEP_LOGS"; then cp -r "$workdir"/. "$KEEP_LOGS"/ 2>/dev/null || true; fi
+  fi
+  rm -rf "$workdir"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+
+# --- prerequisites -----------------------------------------------------------
+missing=()
+command -v sysbench >/dev/null || missing+=(sysbench)
+command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]] || missing+=(haproxy)
+command -v mariadb >/dev/null || missing+=(mariadb-client)
+command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]] || missing+=(mariadb-server)
+"$PYTHON" -c 'import pymysql' 2>/dev/null || missing+=(python3-pymysql)
+if ((${#missing[@]})); then
+  log "installing missing packages: ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
+
+if [[ -n "${CUTOVER:-}" ]]; then
+  [[ -x $CUTOVER ]] || die "CUTOVER=$CUTOVER is not executable"
+else
+  CUTOVER="$BUILD_DIR/cutover"
+  if [[ ! -x $CUTOVER ]]; then
+    log "building cutover into $BUILD_DIR"
+    cmake -S "$repo" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$workdir/build.log" 2>&1 ||
+      { tail -30 "$workdir/build.log"; die "cmake configure failed"; }
+    cmake --build "$BUILD_DIR" --target cutover -j"$(nproc)" >>"$workdir/build.log" 2>&1 ||
+      { tail -30 "$workdir/build.log"; die "build failed"; }
+  fi
+fi
+
+free_port() {
+  "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {  # wait_port PORT PID NAME LOGFILE
+  local i
+  for i in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    if ! kill -0 "$2" 2>/dev/null; then
+      cat "$4" >&2
+      die "$3 exited while starting"
+    fi
+    sleep 0.05
+  done
+  cat "$4" >&2
+  die "$3 did not listen on port $1"
+}
+
+# Starts `cutover local-server` in the background; sets server_pid, server_port.
+start_local_server() {  # start_local_server NAME ARGS...
+  local name="$1"
+  shift
+  local out="$workdir/$name.out"
+  "$CUTOVER" local-server --name "$name" --app-user "$APP_USER" --app-password "$APP_PASSWORD" "$@" \
+    >"$out" 2>"$workdir/$name.err" &
+  server_pid=$!
+  pids+=("$server_pid")
+  local i
+  for i in $(seq 1 600); do
+    if grep -q '^pid=' "$out" 2>/dev/null; then break; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      cat "$workdir/$name.err" >&2
+      die "local-server $name failed to start"
+    fi
+    sleep 0.1
+  done
+  server_port="$(sed -n 's/^port=//p' "$out")"
+  [[ -n $server_port ]] || die "local-server $name did not print port="
+}
+
+# Starts a cutover proxy; sets proxy_pid, proxy_port.
+start_cutover() {  # start_cutover NAME THREADS BACKEND_PORT
+  local name="$1" threads="$2" backend="$3"
+  proxy_port="$(free_port)"
+  local admin_port
+  admin_port="$(free_port)"
+  cat >"$workdir/$name.toml" <<EOF
+[proxy]
+listen = "127.0.0.1:$proxy_port"
+admin_listen = "127.0.0.1:$admin_port"
+admin_token = "bench"
+state_file = "$workdir/$name.state"
+threads = $threads
+
+[[proxy.users]]
+name = "$APP_USER"
+password = "$APP_PASSWORD"
+
+[source]
+host = "127.0.0.1"
+port = $backend
+user = "root"
+password = "$ROOT_PASSWORD"
+EOF
+  "$CUTOVER" --log-level warn proxy --config "$workdir/$name.toml" >"$workdir/$name.log" 2>&1 &
+  proxy_pid=$!
+  pids+=("$proxy_pid")
+  wait_port "$proxy_port" "$proxy_pid" "cutover proxy $name" "$workdir/$name.log"
+}
+
+# --- server and data ---------------------------------------------------------
+read -r -a extra_mariadbd <<<"$MARIADBD_ARGS"
+server_args=(--buffer-pool "$BUFFER_POOL" --max-connections 500)
+for a in "${extra_mariadbd[@]}"; do server_args+=("--mariadbd-arg=$a"); done
+log "starting MariaDB (buffer pool $BUFFER_POOL, ${MARIADBD_ARGS:-no extra args})"
+start_local_server bench "${server_args[@]}"
+db_port="$server_port"
+log "MariaDB on port $db_port"
+
+mysql_cli() { mariadb -h127.0.0.1 -P"$db_port" -uroot -p"$ROOT_PASSWORD" "$@"; }
+mysql_cli -e "CREATE DATABASE sbtest"
+
+sb_common=(--db-driver=mysql --mysql-host=127.0.0.1 --mysql-user="$APP_USER" --mysql-password="$APP_PASSWORD"
+           --mysql-db=sbtest --tables="$SB_TABLES" --table-size="$SB_TABLE_SIZE")
+log "loading $SB_TABLES tables x $SB_TABLE_SIZE rows"
+sysbench oltp_read_write "${sb_common[@]}" --mysql-port="$db_port" --threads="$SB_TABLES" prepare \
+  >"$workdir/prepare.log" 2>&1 || { tail -20 "$workdir/prepare.log"; die "sysbench prepare failed"; }
+# Pull every table into the buffer pool so round 1 is not a cold-cache round.
+for t in $(seq 1 "$SB_TABLES"); do
+  mysql_cli -N sbtest -e "SELECT COUNT(*), SUM(LENGTH(c)) FROM sbtest$t FORCE INDEX (PRIMARY)" >/dev/null
+done
+
+# --- targets -----------------------------------------------------------------
+declare -A target_port
+declare -A target_pid
+target_port[direct]="$db_port"
+target_pid[direct]=""
+
+haproxy_port="$(free_port)"
+cat >"$workdir/haproxy.cfg" <<EOF
+global
+  maxconn 4096
+  nbthread $HAPROXY_THREADS
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+listen mysql
+  bind 127.0.0.1:$haproxy_port
+  maxconn 4096
+  server db 127.0.0.1:$db_port
+EOF
+"$HAPROXY" -f "$workdir/haproxy.cfg" -db >"$workdir/haproxy.log" 2>&1 &
+pids+=($!)
+target_pid[haproxy]=$!
+target_port[haproxy]="$haproxy_port"
+wait_port "$haproxy_port" "${target_pid[haproxy]}" haproxy "$workdir/haproxy.log"
+
+start_cutover cutover_t1 1 "$db_port"
+target_port[cutover_t1]="$proxy_port"
+target_pid[cutover_t1]="$proxy_pid"
+start_cutover cutover_t2 2 "$db_port"
+target_port[cutover_t2]="$proxy_port"
+target_pid[cutover_t2]="$proxy_pid"
+
+read -r -a targets <<<"$TARGETS"
+read -r -a workloads <<<"$WORKLOADS"
+for t in "${targets[@]}"; do
+  [[ -n "${target_port[$t]:-}" ]] || die "unknown target '$t' (direct haproxy cutover_t1 cutover_t2)"
+  mariadb -h127.0.0.1 -P"${target_port[$t]}" -u"$APP_USER" -p"$APP_PASSWORD" -N -e 'SELECT 1' >/dev/null ||
+    die "cannot query through $t"
+done
+log "targets: $(for t in "${targets[@]}"; do printf '%s=:%s ' "$t" "${target_port[$t]}"; done)"
+
+# --- runs --------------------------------------------------------------------
+raw="$workdir/runs.tsv"
+printf 'workload\tround\ttarget\ttps\tqps\tp95_ms\terrors\treconnects\n' >"$raw"
+
+# Parses a sysbench report into "tps qps p95 errors reconnects".
+parse_sysbench() {
+  awk '
+    /^ *transactions:/ { gsub(/[()]/, "", $3); tps = $3 }
+    /^ *queries:/ { gsub(/[()]/, "", $3); qps = $3 }
+    /^ *ignored errors:/ { errors = $3 }
+    /^ *reconnects:/ { reconnects = $2 }
+    /95th percentile:/ { p95 = $3 }
+    END { if (tps == "") exit 1; printf "%s %s %s %s %s\n", tps, qps, p95, errors, reconnects }
+  ' "$1"
+}
+
+n_targets=${#targets[@]}
+total_runs=$((${#workloads[@]} * ROUNDS * n_targets))
+run_no=0
+for w in "${workloads[@]}"; do
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for ((i = 0; i < n_targets; i++)); do
+      t="${targets[$(((i + r - 1) % n_targets))]}"  # rotate the order each round
+      port="${target_port[$t]}"
+      run_no=$((run_no + 1))
+      sb=(sysbench "$w" "${sb_common[@]}" --mysql-port="$port" --threads="$SB_THREADS" --db-ps-mode="$SB_PS_MODE"
+          --report-interval=0 --rand-type=uniform)
+      if ((SB_WARMUP > 0)); then
+        "${sb[@]}" --time="$SB_WARMUP" run >"$workdir/warmup-$w-$r-$t.log" 2>&1 ||
+          { tail -20 "$workdir/warmup-$w-$r-$t.log"; die "warmup $w $t failed"; }
+      fi
+      out="$workdir/run-$w-$r-$t.log"
+      "${sb[@]}" --time="$SB_TIME" run >"$out" 2>&1 || { tail -20 "$out"; die "sysbench $w against $t failed"; }
+      if grep -q FATAL "$out"; then tail -20 "$out"; die "sysbench $w against $t reported FATAL"; fi
+      read -r tps qps p95 errors reconnects < <(parse_sysbench "$out") || die "cannot parse $out"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" "$t" "$tps" "$qps" "$p95" "$errors" "$reconnects" >>"$raw"
+      log "[$run_no/$total_runs] $w round $r $t: tps=$tps qps=$qps p95=${p95}ms errors=$errors reconnects=$reconnects"
+    done
+  done
+done
+
+# Proxies should have logged nothing at warn level; show it if they did.
+for t in cutover_t1 cutover_t2; do
+  if [[ -s "$workdir/$t.log" ]]; then
+    log "$t log:"
+    head -20 "$workdir/$t.log" >&2
+  fi
+done
+
+# --- summary -----------------------------------------------------------------
+summary="$workdir/summary.tsv"
+"$PYTHON" - "$raw" "$summary" "${targets[*]}" <<'EOF'
+import csv, statistics, sys
+raw, summary, targets = sys.argv[1], sys.argv[2], sys.argv[3].split()
+rows = list(csv.DictReader(open(raw), delimiter="\t"))
+workloads = list(dict.fromkeys(r["workload"] for r in rows))
+out = open(summary, "w")
+out.write("workload\ttarget\truns\ttps_median\ttps_min\ttps_max\tqps_median\tp95_ms_median\terrors\treconnects\ttps_ratio_to_direct\n")
+for w in workloads:
+    med = {}
+    for t in targets:
+        rs = [r for r in rows if r["workload"] == w and r["target"] == t]
+        if not rs:
+            continue
+        tps = [float(r["tps"]) for r in rs]
+        med[t] = dict(
+            runs=len(rs), tps=statistics.median(tps), tps_min=min(tps), tps_max=max(tps),
+            qps=statistics.median(float(r["qps"]) for r in rs),
+            p95=statistics.median(float(r["p95_ms"]) for r in rs),
+            errors=sum(int(r["errors"]) for r in rs),
+            reconnects=sum(int(r["reconnects"]) for r in rs))
+    direct = med.get("direct", {}).get("tps")
+    print(f"\n{w}  (median of {max(m['runs'] for m in med.values())} runs)")
+    print(f"  {'target':<12} {'tps':>10} {'(min..max)':>21} {'qps':>10} {'p95 ms':>8} {'vs direct':>10} {'errors':>7}")
+    for t, m in med.items():
+        ratio = m["tps"] / direct if direct else float("nan")
+        rng = f"({m['tps_min']:.0f}..{m['tps_max']:.0f})"
+        print(f"  {t:<12} {m['tps']:>10.1f} {rng:>21} {m['qps']:>10.1f} {m['p95']:>8.2f} {ratio:>9.1%} {m['errors']:>7}")
+        out.write(f"{w}\t{t}\t{m['runs']}\t{m['tps']:.2f}\t{m['tps_min']:.2f}\t{m['tps_max']:.2f}\t{m['qps']:.2f}\t"
+                  f"{m['p95']:.2f}\t{m['errors']}\t{m['reconnects']}\t{ratio:.4f}\n")
+    if "haproxy" in med:
+        for t in ("cutover_t1", "cutover_t2"):
+            if t in med:
+                verdict = "met" if med[t]["tps"] >= med["haproxy"]["tps"] else "NOT met"
+                print(f"  goal {t} tps >= haproxy tps: {verdict} "
+                      f"({med[t]['tps'] / med['haproxy']['tps']:.1%} of haproxy)")
+EOF
+
+{
+  echo "# cutover bench/proxy/run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) host=$(hostname) cpus=$(nproc)"
+  echo "# SB_THREADS=$SB_THREADS SB_TIME=$SB_TIME SB_WARMUP=$SB_WARMUP SB_TABLES=$SB_TABLES SB_TABLE_SIZE=$SB_TABLE_SIZE" \
+       "SB_PS_MODE=$SB_PS_MODE ROUNDS=$ROUNDS BUFFER_POOL=$BUFFER_POOL HAPROXY_THREADS=$HAPROXY_THREADS" \
+       "MARIADBD_ARGS=\"$MARIADBD_ARGS\""
+  echo "# runs"
+  cat "$raw"
+  echo "# medians"
+  cat "$summary"
+} >"$results_file"
+
+# --- idle connections --------------------------------------------------------
+if [[ "$IDLE" == 1 ]]; then
+  # Stop everything the throughput part started: the idle step gets a server
+  # of its own (pool-of-threads, max_connections above N) and a fresh proxy.
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+
+  hard="$(ulimit -Hn)"
+  ulimit -Sn "$hard"
+  n="$IDLE_CONNECTIONS"
+  # The proxy holds a client and a backend socket per session, plus ~20 of its own.
+  max_n=$(((hard - 40) / 2))
+  if ((n > max_n)); then
+    log "NOTE: the open-files hard limit is $hard (and cannot be raised here), so one proxy process can hold" \
+        "at most ~$max_n sessions (2 sockets each); measuring $max_n idle connections instead of $n"
+    n=$max_n
+  fi
+  log "idle connections: starting a server for $n connections (pool-of-threads)"
+  start_local_server idle --buffer-pool 128M --max-connections $((n + 200)) \
+    --mariadbd-arg=--thread-handling=pool-of-threads
+  start_cutover cutover_idle 1 "$server_port"
+  "$PYTHON" "$here/idle_connections.py" --port "$proxy_port" --pid "$proxy_pid" --user "$APP_USER" \
+    --password "$APP_PASSWORD" -n "$n" --tsv "$workdir/idle.tsv" || die "idle_connections.py failed"
+  {
+    echo "# idle connections through cutover (threads=1)"
+    cat "$workdir/idle.tsv"
+  } >>"$results_file"
+fi
+
+log "results: $results_file"
