@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return e.get_exit_code() == 0 ? 0 : (app.exit(e), 2);
+    // Prints the help text or the error; usage errors are exit status 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (*proxy) return cutover::cli::RunProxy(proxy_options);

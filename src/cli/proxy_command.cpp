@@ -1,5 +1,7 @@
 #include "cli/proxy_command.h"
 
+#include <sys/resource.h>
+
 #include <csignal>
 
 #include <fmt/format.h>
@@ -25,6 +27,12 @@ int RunProxy(const ProxyOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Every session holds two sockets: allow as many as the hard limit does.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   proxy::ProxyServer server(config->proxy);
   if (auto st = server.Start(); !st) {

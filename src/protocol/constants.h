@@ -124,10 +124,11 @@ inline constexpr uint16_t kAccessDenied = 1045;           // ER_ACCESS_DENIED_ER
 inline constexpr uint16_t kUnknownCommand = 1047;         // ER_UNKNOWN_COM_ERROR, SQLSTATE 08S01
 inline constexpr uint16_t kHandshakeError = 1043;         // ER_HANDSHAKE_ERROR, SQLSTATE 08S01
 inline constexpr uint16_t kUnknownError = 1105;           // ER_UNKNOWN_ERROR, SQLSTATE HY000
+inline constexpr uint16_t kUnknownStatement = 1243;       // ER_UNKNOWN_STMT_HANDLER, SQLSTATE HY000
 inline constexpr uint16_t kNetPacketTooLarge = 1153;      // ER_NET_PACKET_TOO_LARGE, SQLSTATE 08S01
 inline constexpr uint16_t kConnectionKilled = 1927;       // ER_CONNECTION_KILLED (MariaDB), SQLSTATE 70100
-inline constexpr uint16_t kServerLost = 2013;             // CR_SERVER_LOST as clients know it, SQLSTATE HY000
-inline constexpr uint16_t kCantConnect = 2003;            // CR_CONN_HOST_ERROR, SQLSTATE HY000
+// Client-side numbers (2000-2999, such as 2003 and 2013) must not be sent:
+// Connector/C reports a server ERR carrying one as "malformed packet" (2027).
 }  // namespace server_error
 
 }  // namespace cutover::protocol

@@ -179,6 +179,12 @@ awaitable<Status> BackendConnection::EnableTracking() {
   co_return co_await Query(kTrackingSetup);
 }
 
+awaitable<Status> BackendConnection::SetMultiStatements(bool on) {
+  const auto option = on ? SetOption::kMultiStatementsOn : SetOption::kMultiStatementsOff;
+  const Bytes payload{static_cast<uint8_t>(Command::kSetOption), static_cast<uint8_t>(option), 0};
+  co_return co_await RunCommand(payload);
+}
+
 awaitable<Status> BackendConnection::Ping() {
   const uint8_t ping = static_cast<uint8_t>(Command::kPing);
   co_return co_await RunCommand(ByteView(&ping, 1));

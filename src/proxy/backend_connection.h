@@ -79,6 +79,8 @@ class BackendConnection {
   // Switches on the session tracking the proxy follows state with (again,
   // after COM_RESET_CONNECTION).
   awaitable<Status> EnableTracking();
+  // COM_SET_OPTION: multi-statements on or off.
+  awaitable<Status> SetMultiStatements(bool on);
 
  private:
   BackendConnection(tcp::socket socket, HostPort address);

@@ -118,7 +118,7 @@ awaitable<Status> ClientSession::Login() {
     if (e.code() == ErrorCode::kServer) {
       co_await SendError(e.server_errno(), e.sql_state(), e.message(), seq);
     } else {
-      co_await SendError(server_error::kCantConnect, "HY000", "cutover: " + e.message(), seq);
+      co_await SendError(server_error::kUnknownError, "HY000", "cutover: " + e.message(), seq);
     }
     co_return st;
   }
@@ -176,12 +176,21 @@ awaitable<Status> ClientSession::ChangeUser() {
   stage1_ = stage1;
   if (request->character_set) character_set_ = uint8_t(request->character_set);
   attributes_ = request->attributes;
+  // The multi-statement option survives COM_CHANGE_USER on a server.
+  const bool multi_statements = state_.multi_statements();
   backend_.reset();
   if (auto st = co_await ConnectBackend(request->database); !st) {
     const Error& e = st.error();
-    co_await SendError(e.code() == ErrorCode::kServer ? e.server_errno() : server_error::kCantConnect,
+    co_await SendError(e.code() == ErrorCode::kServer ? e.server_errno() : server_error::kUnknownError,
                        e.code() == ErrorCode::kServer ? e.sql_state() : "HY000", e.message(), seq);
     co_return st;
+  }
+  if (multi_statements != state_.multi_statements()) {
+    if (auto st = co_await backend_->SetMultiStatements(multi_statements); !st) {
+      co_await SendError(server_error::kUnknownError, "HY000", st.error().message(), seq);
+      co_return st;
+    }
+    state_.set_multi_statements(multi_statements);
   }
   co_return co_await SendOk(seq);
 }

@@ -14,9 +14,8 @@ namespace {
 
 using namespace protocol;
 
-// The statement id a server never hands out, so that it answers an unknown
-// client id with its own "unknown prepared statement handler" error.
-constexpr uint32_t kUnknownStatementId = 0xffffffff;
+// The statement id Connector/C sends to mean "the one prepared last".
+constexpr uint32_t kLastPreparedStatementId = 0xffffffff;
 
 std::string CommandName(Command c) {
   switch (c) {
@@ -211,7 +210,7 @@ awaitable<Status> ClientSession::SendClientPacket() {
 
 // Copies frames from the client to the backend as they arrive, up to the end
 // of one logical packet, or (LOCAL INFILE uploads) up to an empty packet.
-awaitable<Status> ClientSession::StreamFrames(bool until_empty_packet) {
+awaitable<Status> ClientSession::StreamFrames(bool until_empty_packet, bool to_backend) {
   const uint32_t max_packet = worker_.shared().config.max_packet_size;
   uint64_t packet_bytes = 0;
   for (;;) {
@@ -227,8 +226,9 @@ awaitable<Status> ClientSession::StreamFrames(bool until_empty_packet) {
         if (auto st = co_await ReadSome(client_, client_buffer_, peer_); !st) co_return st;
       }
       const size_t take = std::min(remaining, client_buffer_.size());
-      if (auto st = co_await WriteAll(backend_->socket(), client_buffer_.readable().first(take), backend_->peer()); !st) {
-        co_return st;
+      if (to_backend) {
+        auto st = co_await WriteAll(backend_->socket(), client_buffer_.readable().first(take), backend_->peer());
+        if (!st) co_return st;
       }
       client_buffer_.Consume(take);
       remaining -= take;
@@ -303,7 +303,11 @@ awaitable<Status> ClientSession::HandleStatementCommand(Command command) {
   uint8_t* id_bytes = client_buffer_.data() + kFrameHeaderSize + kStatementIdOffset;
   const uint32_t client_id = LoadU32(id_bytes);
   PreparedStatement* statement = state_.FindStatement(client_id);
-  StoreU32(id_bytes, statement ? statement->backend_id : kUnknownStatementId);
+  // 0xffffffff is Connector/C's "the statement prepared last", which the
+  // server resolves itself; any other unknown id must not reach the server,
+  // which could take it for a statement of its own.
+  if (!statement && client_id != kLastPreparedStatementId) co_return co_await RefuseStatement(command, client_id);
+  if (statement) StoreU32(id_bytes, statement->backend_id);
   switch (command) {
     case Command::kStmtClose:
       state_.RemoveStatement(client_id);
@@ -322,6 +326,24 @@ awaitable<Status> ClientSession::HandleStatementCommand(Command command) {
     state_.SetCursorOpen(*statement, false);
   }
   co_return Status{};
+}
+
+// Answers a statement command for an id the client was never given (or has
+// closed) as the server would: ER_UNKNOWN_STMT_HANDLER, or nothing for the
+// commands that have no response.
+awaitable<Status> ClientSession::RefuseStatement(Command command, uint32_t client_id) {
+  if (packet_size_ == 0) {
+    if (auto st = co_await StreamFrames(false, /*to_backend=*/false); !st) co_return st;
+  } else {
+    client_buffer_.Consume(packet_size_);
+  }
+  if (command == Command::kStmtClose || command == Command::kStmtSendLongData) co_return Status{};
+  co_return co_await SendError(server_error::kUnknownStatement, "HY000",
+                               fmt::format("Unknown prepared statement handler ({}) given to {}", client_id,
+                                           command == Command::kStmtExecute ? "mysqld_stmt_execute"
+                                           : command == Command::kStmtFetch ? "mysqld_stmt_fetch"
+                                                                            : "mysqld_stmt_reset"),
+                               1);
 }
 
 // Remembers the parameter types a client binds, and sends them again to a
@@ -389,7 +411,7 @@ awaitable<Status> ClientSession::BackendLost(const Error& error, bool response_s
   ++worker_.counters().backend_errors;
   spdlog::warn("session {} ({}): {}", id_, user_, error.message());
   if (!response_started) {
-    co_await SendError(server_error::kServerLost, "HY000",
+    co_await SendError(server_error::kConnectionKilled, "70100",
                        fmt::format("cutover: lost connection to the database during query ({})", error.message()), 1);
   }
   co_return Fail(error);
@@ -408,9 +430,7 @@ awaitable<Status> ClientSession::PrepareMove(const HostPort& target) {
   }
   const bool multi_default = client_capabilities_ & capability::kMultiStatements;
   if (state_.multi_statements() != multi_default) {
-    const uint8_t option = state_.multi_statements() ? 0 : 1;
-    const Bytes set_option{static_cast<uint8_t>(Command::kSetOption), option, 0};
-    if (auto st = co_await next.RunCommand(set_option); !st) co_return Fail(st.error());
+    if (auto st = co_await next.SetMultiStatements(state_.multi_statements()); !st) co_return Fail(st.error());
   }
   pending_statement_ids_.clear();
   for (const auto& [client_id, statement] : state_.statements()) {

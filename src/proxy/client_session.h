@@ -85,12 +85,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<Status> Forward(protocol::Command command);
   awaitable<Status> WaitAtGate(Phase phase);
   awaitable<Status> SendClientPacket();
-  awaitable<Status> StreamFrames(bool until_empty_packet);
+  // Copies (or, with !to_backend, discards) client frames as they arrive.
+  awaitable<Status> StreamFrames(bool until_empty_packet, bool to_backend = true);
   awaitable<Status> RelayResponse(protocol::Command command);
   awaitable<Status> AfterResponse();
   awaitable<Status> HandlePrepare();
   awaitable<Status> HandleStatementCommand(protocol::Command command);
   awaitable<Status> HandleExecute(PreparedStatement& statement);
+  awaitable<Status> RefuseStatement(protocol::Command command, uint32_t client_id);
   awaitable<Status> HandleResetConnection();
   awaitable<Status> HandleSetOption();
   awaitable<Status> RefuseCommand(protocol::Command command);
