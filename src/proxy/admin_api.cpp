@@ -175,17 +175,9 @@ awaitable<HttpResponse> Dispatch(ProxyServer& server, const HttpRequest& req) {
 }  // namespace
 
 Status AdminApi::Start() {
-  const HostPort& listen = server_.config().admin_listen;
-  asio::error_code ec;
-  const auto address = asio::ip::make_address(listen.host, ec);
-  if (ec) return Fail(Error::Config(fmt::format("proxy.admin_listen: '{}' is not an IP address", listen.host)));
-  acceptor_ = std::make_unique<tcp::acceptor>(server_.control());
-  const tcp::endpoint endpoint(address, listen.port);
-  acceptor_->open(endpoint.protocol(), ec);
-  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(endpoint, ec);
-  if (!ec) acceptor_->listen(64, ec);
-  if (ec) return Fail(Error::Io(fmt::format("cannot listen on admin address {}: {}", listen.ToString(), ec.message())));
+  auto acceptor = Listen(server_.control(), server_.config().admin_listen, "proxy.admin_listen");
+  if (!acceptor) return Fail(acceptor.error());
+  acceptor_ = std::move(*acceptor);
   port_ = acceptor_->local_endpoint().port();
   asio::co_spawn(server_.control(), AcceptLoop(), asio::detached);
   return {};

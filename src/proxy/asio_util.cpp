@@ -58,6 +58,24 @@ awaitable<Status> WritePacket(tcp::socket& socket, ByteView payload, uint8_t seq
   co_return co_await WriteAll(socket, out, peer);
 }
 
+Result<std::unique_ptr<tcp::acceptor>> Listen(asio::io_context& context, const HostPort& address,
+                                              std::string_view setting) {
+  asio::error_code ec;
+  const auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) return Fail(Error::Config(fmt::format("{}: '{}' is not an IP address", setting, address.host)));
+  auto acceptor = std::make_unique<tcp::acceptor>(context);
+  const tcp::endpoint endpoint(ip, address.port);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Fail(Error::Io(fmt::format("{}: cannot listen on {}: {}; is another process listening there?", setting,
+                                      address.ToString(), ec.message())));
+  }
+  return acceptor;
+}
+
 Deadline::Deadline(tcp::socket& socket, std::chrono::milliseconds timeout) : timer_(socket.get_executor()) {
   timer_.expires_after(timeout);
   // The handler may run after this object and the socket are gone; it touches

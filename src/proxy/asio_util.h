@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "protocol/frame.h"
 #include "proxy/io_buffer.h"
+#include "proxy/proxy_config.h"
 
 namespace cutover::proxy {
 
@@ -32,6 +33,11 @@ awaitable<Result<protocol::Packet>> ReadPacket(tcp::socket& socket, IoBuffer& bu
 // Frames `payload` starting at sequence id `seq` and writes it.
 awaitable<Status> WritePacket(tcp::socket& socket, ByteView payload, uint8_t seq,
                               std::string_view peer);
+
+// Opens a listening socket on `address` (an IP, not a host name); `setting`
+// names the configuration key in errors, e.g. "proxy.listen".
+[[nodiscard]] Result<std::unique_ptr<tcp::acceptor>> Listen(asio::io_context& context, const HostPort& address,
+                                                            std::string_view setting);
 
 // Closes a socket if a deadline passes before Disarm() or destruction, so
 // that any pending read or write on it fails. Used for handshakes and logins.

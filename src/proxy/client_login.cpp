@@ -42,6 +42,30 @@ awaitable<Status> ClientSession::SendOk(uint8_t seq) {
   co_return co_await WritePacket(client_, payload, seq, peer_);
 }
 
+// Checks a mysql_native_password token against the proxy's users. Returns
+// stage 1 (nullopt for a user without password); on a mismatch, sends the
+// client the server's usual 1045 and fails.
+awaitable<Result<std::optional<Sha1Digest>>> ClientSession::CheckPassword(const std::string& name,
+                                                                        const std::string& token, uint8_t seq) {
+  const ProxyUser* user = worker_.shared().config.FindUser(name);
+  if (user && user->empty_password && token.empty()) co_return std::optional<Sha1Digest>();
+  if (user && !user->empty_password && token.size() == kScrambleLength) {
+    if (auto stage1 = VerifyNativePasswordToken(AsBytes(token), AsBytes(scramble_), user->stage2)) co_return stage1;
+  }
+  co_await SendError(server_error::kAccessDenied, "28000",
+                     fmt::format("Access denied for user '{}'@'{}' (using password: {})", name, ClientHost(client_),
+                                 token.empty() ? "NO" : "YES"),
+                     seq);
+  co_return Fail(Error::Precondition(fmt::format("{}: access denied for user '{}'", peer_, name)));
+}
+
+// Tells the client why its backend login failed: the server's own error when
+// the server refused, error 1105 naming the backend otherwise.
+awaitable<Status> ClientSession::SendBackendError(const Error& e, uint8_t seq) {
+  if (e.code() == ErrorCode::kServer) co_return co_await SendError(e.server_errno(), e.sql_state(), e.message(), seq);
+  co_return co_await SendError(server_error::kUnknownError, "HY000", "cutover: " + e.message(), seq);
+}
+
 // Returns a mysql_native_password token, asking the client to switch to that
 // plugin when it answered with another one.
 awaitable<Result<std::string>> ClientSession::ReadAuthToken(std::string_view plugin, std::string token,
@@ -96,30 +120,15 @@ awaitable<Status> ClientSession::Login() {
 
   auto token = co_await ReadAuthToken(response->auth_plugin_name, response->auth_response, &seq);
   if (!token) co_return Fail(token.error());
-  const ProxyUser* user = config.FindUser(user_);
-  bool ok = false;
-  if (user && user->empty_password) {
-    ok = token->empty();
-  } else if (user && token->size() == kScrambleLength) {
-    stage1_ = VerifyNativePasswordToken(AsBytes(*token), AsBytes(scramble_), user->stage2);
-    ok = stage1_.has_value();
-  }
-  if (!ok) {
+  auto stage1 = co_await CheckPassword(user_, *token, seq);
+  if (!stage1) {
     ++worker_.counters().logins_failed;
-    co_await SendError(server_error::kAccessDenied, "28000",
-                       fmt::format("Access denied for user '{}'@'{}' (using password: {})", user_,
-                                   ClientHost(client_), token->empty() ? "NO" : "YES"),
-                       seq);
-    co_return Fail(Error::Precondition(fmt::format("{}: access denied for user '{}'", peer_, user_)));
+    co_return Fail(stage1.error());
   }
+  stage1_ = *stage1;
   deadline.Disarm();
   if (auto st = co_await ConnectBackend(response->database); !st) {
-    const Error& e = st.error();
-    if (e.code() == ErrorCode::kServer) {
-      co_await SendError(e.server_errno(), e.sql_state(), e.message(), seq);
-    } else {
-      co_await SendError(server_error::kUnknownError, "HY000", "cutover: " + e.message(), seq);
-    }
+    co_await SendBackendError(st.error(), seq);
     co_return st;
   }
   co_return co_await SendOk(seq);
@@ -158,31 +167,17 @@ awaitable<Status> ClientSession::ChangeUser() {
   }
   auto token = co_await ReadAuthToken(request->auth_plugin_name, request->auth_response, &seq);
   if (!token) co_return Fail(token.error());
-  const ProxyUser* user = worker_.shared().config.FindUser(request->username);
-  std::optional<Sha1Digest> stage1;
-  bool ok = user && user->empty_password && token->empty();
-  if (user && !user->empty_password && token->size() == kScrambleLength) {
-    stage1 = VerifyNativePasswordToken(AsBytes(*token), AsBytes(scramble_), user->stage2);
-    ok = stage1.has_value();
-  }
-  if (!ok) {
-    co_await SendError(server_error::kAccessDenied, "28000",
-                       fmt::format("Access denied for user '{}'@'{}' (using password: {})", request->username,
-                                   ClientHost(client_), token->empty() ? "NO" : "YES"),
-                       seq);
-    co_return Fail(Error::Precondition(fmt::format("{}: change user to '{}' denied", peer_, request->username)));
-  }
+  auto stage1 = co_await CheckPassword(request->username, *token, seq);
+  if (!stage1) co_return Fail(stage1.error());
   user_ = request->username;
-  stage1_ = stage1;
+  stage1_ = *stage1;
   if (request->character_set) character_set_ = uint8_t(request->character_set);
   attributes_ = request->attributes;
   // The multi-statement option survives COM_CHANGE_USER on a server.
   const bool multi_statements = state_.multi_statements();
   backend_.reset();
   if (auto st = co_await ConnectBackend(request->database); !st) {
-    const Error& e = st.error();
-    co_await SendError(e.code() == ErrorCode::kServer ? e.server_errno() : server_error::kUnknownError,
-                       e.code() == ErrorCode::kServer ? e.sql_state() : "HY000", e.message(), seq);
+    co_await SendBackendError(st.error(), seq);
     co_return st;
   }
   if (multi_statements != state_.multi_statements()) {

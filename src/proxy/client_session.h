@@ -78,6 +78,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<Result<std::string>> ReadAuthToken(std::string_view plugin, std::string token, uint8_t* seq);
   awaitable<Status> SendError(uint16_t code, std::string_view sql_state, std::string_view message, uint8_t seq);
   awaitable<Status> SendOk(uint8_t seq);
+  awaitable<Result<std::optional<protocol::Sha1Digest>>> CheckPassword(const std::string& name,
+                                                                       const std::string& token, uint8_t seq);
+  awaitable<Status> SendBackendError(const Error& e, uint8_t seq);
 
   // client_session.cpp
   awaitable<Status> CommandLoop();

@@ -106,19 +106,9 @@ Status ProxyServer::Start() {
       shared_.SetPrimary(**saved);
     }
   }
-  asio::error_code ec;
-  const auto address = asio::ip::make_address(config_.listen.host, ec);
-  if (ec) return Fail(Error::Config(fmt::format("proxy.listen: '{}' is not an IP address", config_.listen.host)));
-  acceptor_ = std::make_unique<tcp::acceptor>(control_);
-  const tcp::endpoint endpoint(address, config_.listen.port);
-  acceptor_->open(endpoint.protocol(), ec);
-  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(endpoint, ec);
-  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Fail(Error::Io(fmt::format("cannot listen on {}: {}; is another proxy running there?",
-                                      config_.listen.ToString(), ec.message())));
-  }
+  auto acceptor = Listen(control_, config_.listen, "proxy.listen");
+  if (!acceptor) return Fail(acceptor.error());
+  acceptor_ = std::move(*acceptor);
   listen_port_ = acceptor_->local_endpoint().port();
 
   // Greet clients like the primary does, when it can be reached now.
