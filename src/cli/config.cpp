@@ -103,10 +103,8 @@ void ReadDuration(const toml::table& t, const char* key, std::chrono::millisecon
 
 void ReadProxy(const toml::table& root, Config& config, Problems& problems) {
   const toml::table* p = root["proxy"].as_table();
-  if (!p) {
-    problems.Add("[proxy] section is missing");
-    return;
-  }
+  if (!p) return;
+  config.has_proxy = true;
   proxy::ProxyConfig& out = config.proxy;
   for (const auto& [key, target] : {std::pair{"listen", &out.listen}, std::pair{"admin_listen", &out.admin_listen}}) {
     if (auto text = (*p)[key].value<std::string>()) {
@@ -137,7 +135,7 @@ void ReadProxy(const toml::table& root, Config& config, Problems& problems) {
 
 }  // namespace
 
-Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
+Result<Config> ParseConfig(std::string_view text, const std::string& origin, unsigned needs) {
   toml::table root;
   try {
     root = toml::parse(text, origin);
@@ -155,24 +153,37 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin) {
   }
   ReadProxy(root, config, problems);
   config.source = ReadServer(root, "source", problems);
-  if (!config.source) problems.Add("[source] section is missing: the proxy needs the current primary");
-  else config.proxy.primary = {config.source->host, config.source->port};
+  if (config.source) config.proxy.primary = {config.source->host, config.source->port};
   config.target = ReadServer(root, "target", problems);
   if (const toml::table* r = root["replication"].as_table()) {
-    Credentials c{(*r)["user"].value_or(std::string()), ReadPassword(*r, "replication", problems)};
+    ReplicationConfig c{(*r)["user"].value_or(std::string()), ReadPassword(*r, "replication", problems)};
     if (c.user.empty()) problems.Add("[replication] user is missing");
+    c.source_host = (*r)["source_host"].value_or(std::string());
+    const int64_t port = (*r)["source_port"].value_or(int64_t{0});
+    if (port < 0 || port > 65535) problems.Add(fmt::format("[replication] source_port {} is not a TCP port", port));
+    c.source_port = static_cast<uint16_t>(port);
     config.replication = c;
+  }
+  if ((needs & kProxySection) && !config.has_proxy) problems.Add("[proxy] section is missing");
+  if ((needs & kSourceSection) && !config.source) {
+    problems.Add("[source] section is missing: the current primary (host, port, user, password)");
+  }
+  if ((needs & kTargetSection) && !config.target) {
+    problems.Add("[target] section is missing: the new server (host, port, user, password)");
+  }
+  if ((needs & kReplicationSection) && !config.replication) {
+    problems.Add("[replication] section is missing: the account the target replicates with (user, password)");
   }
   if (!problems.empty()) return Fail(Error::Config(problems.Join(origin)));
   return config;
 }
 
-Result<Config> LoadConfig(const std::string& path) {
+Result<Config> LoadConfig(const std::string& path, unsigned needs) {
   std::ifstream in(path);
   if (!in) return Fail(Error::Config(fmt::format("{}: cannot read the config file", path)));
   std::stringstream text;
   text << in.rdbuf();
-  return ParseConfig(text.str(), path);
+  return ParseConfig(text.str(), path, needs);
 }
 
 }  // namespace cutover::cli

@@ -19,22 +19,39 @@ struct ServerConfig {
   std::string ToString() const { return host + ":" + std::to_string(port); }
 };
 
-struct Credentials {
+// [replication]: the account the target replicates with, and how the target
+// reaches the source when that differs from [source] host/port (NAT, proxies).
+struct ReplicationConfig {
   std::string user;
   std::string password;
+  std::string source_host;  // empty: [source] host
+  uint16_t source_port = 0;  // 0: [source] port
 };
 
 struct Config {
-  proxy::ProxyConfig proxy;
+  proxy::ProxyConfig proxy;  // meaningful only when has_proxy
+  bool has_proxy = false;
   std::optional<ServerConfig> source;
   std::optional<ServerConfig> target;
-  std::optional<Credentials> replication;
+  std::optional<ReplicationConfig> replication;
 };
 
+// The sections a command cannot run without; a missing one is a problem.
+enum Section : unsigned {
+  kProxySection = 1,
+  kSourceSection = 2,
+  kTargetSection = 4,
+  kReplicationSection = 8,
+};
+inline constexpr unsigned kProxyNeeds = kProxySection | kSourceSection;
+inline constexpr unsigned kCloneNeeds = kSourceSection | kTargetSection | kReplicationSection;
+
 // Reads and validates a config file. Any password may instead be given as
-// `password_env = "VARIABLE"`, read from the environment.
-[[nodiscard]] Result<Config> LoadConfig(const std::string& path);
+// `password_env = "VARIABLE"`, read from the environment. Sections present but
+// not in `needs` are still checked.
+[[nodiscard]] Result<Config> LoadConfig(const std::string& path, unsigned needs = kProxyNeeds);
 // The same, from TOML text (for tests); `origin` names it in errors.
-[[nodiscard]] Result<Config> ParseConfig(std::string_view text, const std::string& origin);
+[[nodiscard]] Result<Config> ParseConfig(std::string_view text, const std::string& origin,
+                                         unsigned needs = kProxyNeeds);
 
 }  // namespace cutover::cli

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/clone_command.h"
 #include "cli/local_server_command.h"
 #include "cli/proxy_command.h"
 
@@ -36,6 +37,48 @@ int main(int argc, char** argv) {
   local_server->add_option("--app-password", local_options.app_password, "password of --app-user");
   local_server->add_option("--mariadbd-arg", local_options.extra_args, "extra mariadbd argument (repeatable)");
 
+  cutover::cli::CloneCommandOptions clone_options;
+  CLI::App* clone = app.add_subcommand(
+      "clone",
+      "Provision the target ([target]) from the live source ([source]) and make it replicate.\n"
+      "Pre-checks both servers (changing nothing on failure), opens a consistent snapshot without\n"
+      "any lock, copies schema and data in parallel key-range chunks (not written to the target's\n"
+      "binary log), creates triggers and events, starts replication from the snapshot's GTID with\n"
+      "the [replication] account, sets the target read_only, and follows it until caught up.\n"
+      "An interrupted clone leaves the target marked incomplete; rerunning starts over.\n"
+      "Example: cutover clone --config cutover.toml --threads 4 --with-users");
+  clone->add_option("--config", clone_options.config_path, "configuration file (TOML): [source], [target], [replication]")
+      ->required();
+  clone->add_option("--threads", clone_options.clone.threads, "copy workers (one snapshot session each)")
+      ->capture_default_str();
+  clone->add_option("--chunk-rows", clone_options.clone.chunk_rows, "rows per key-range chunk")->capture_default_str();
+  clone->add_flag("--force", clone_options.clone.force,
+                  "target already holds some of the source's schemas: drop and re-create them (others are kept)");
+  clone->add_flag("--with-users", clone_options.clone.with_users,
+                  "also copy accounts and grants (all but root and built-in ones; existing ones are kept)");
+  clone->add_flag("--create-replication-user", clone_options.clone.create_replication_user,
+                  "create the [replication] account on the source if it cannot log in");
+  clone->add_flag("--adopt", clone_options.clone.adopt,
+                  "the target already replicates from the source (restored from a backup): validate it and skip the copy");
+  clone->add_flag("!--no-defer-indexes", clone_options.clone.defer_indexes,
+                  "create secondary indexes with the table instead of after its data");
+  clone->add_flag("!--no-wait", clone_options.clone.wait, "exit once replication is started, without waiting to catch up");
+  clone->add_option("--catchup-timeout", clone_options.catchup_timeout_s,
+                    "seconds to wait for replication to catch up (0: no limit)")
+      ->capture_default_str();
+  clone->add_flag("--json", clone_options.json, "one JSON object per line (steps, progress, lag, done/error)");
+
+  cutover::cli::ReplicationStatusOptions replication_options;
+  CLI::App* replication = app.add_subcommand("replication", "Inspect replication between [source] and [target].");
+  replication->require_subcommand(1);
+  CLI::App* replication_status = replication->add_subcommand(
+      "status",
+      "Show whether the target replicates, its lag, and both servers' GTID positions.\n"
+      "Exit status: 0 replicating, 1 not replicating or an incomplete clone, 2 an error.\n"
+      "Example: cutover replication status --config cutover.toml");
+  replication_status->add_option("--config", replication_options.config_path, "configuration file (TOML)")->required();
+  replication_status->add_flag("--json", replication_options.json, "print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -45,5 +88,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   if (*proxy) return cutover::cli::RunProxy(proxy_options);
   if (*local_server) return cutover::cli::RunLocalServer(local_options);
+  if (*clone) return cutover::cli::RunCloneCommand(clone_options);
+  if (*replication_status) return cutover::cli::RunReplicationStatus(replication_options);
   return 2;
 }

@@ -43,7 +43,7 @@ void ApplyOptions(MYSQL* mysql, const ConnectOptions& options) {
   // Without this, host "localhost" would silently mean the default socket.
   unsigned int protocol = options.unix_socket.empty() ? MYSQL_PROTOCOL_TCP : MYSQL_PROTOCOL_SOCKET;
   mysql_optionsv(mysql, MYSQL_OPT_PROTOCOL, &protocol);
-  mysql_optionsv(mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  mysql_optionsv(mysql, MYSQL_SET_CHARSET_NAME, options.charset.c_str());
   my_bool off = 0;
   mysql_optionsv(mysql, MYSQL_OPT_RECONNECT, &off);
   unsigned int no_infile = 0;
@@ -142,6 +142,28 @@ Result<QueryResult> Connection::FetchAll() {
   }
   mysql_free_result(result);
   return out;
+}
+
+Status Connection::Stream(std::string_view sql, const std::function<Status(std::span<const FieldView>)>& on_row) {
+  assert(mysql_ != nullptr);
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return Fail(LastError());
+  if (mysql_field_count(mysql_) == 0) return {};
+  MYSQL_RES* result = mysql_use_result(mysql_);
+  if (result == nullptr) return Fail(LastError());
+  const unsigned int num_fields = mysql_num_fields(result);
+  std::vector<FieldView> fields(num_fields);
+  Status status;
+  while (MYSQL_ROW row = mysql_fetch_row(result)) {
+    if (!status) continue;  // drain what is left so the connection stays usable
+    const unsigned long* lengths = mysql_fetch_lengths(result);
+    for (unsigned int i = 0; i < num_fields; ++i) {
+      fields[i] = row[i] == nullptr ? FieldView() : FieldView(std::string_view(row[i], lengths[i]));
+    }
+    status = on_row(fields);
+  }
+  if (status && mysql_errno(mysql_) != 0) status = Fail(LastError());
+  mysql_free_result(result);
+  return status;
 }
 
 Result<std::optional<std::string>> Connection::QueryValue(std::string_view sql) {

@@ -18,7 +18,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,10 +38,16 @@ struct ConnectOptions {
   std::chrono::seconds write_timeout{0};  // 0: no limit
   std::string database;                   // empty: no default schema
   std::string unix_socket;                // non-empty: connect over this socket, not TCP
+  // "binary" makes the server send and take column bytes unconverted (data copy).
+  std::string charset = "utf8mb4";
 };
 
 // One row; std::nullopt is SQL NULL. Values are the text protocol's bytes.
 using Row = std::vector<std::optional<std::string>>;
+
+// One field of a streamed row: the bytes, or std::nullopt for SQL NULL. Valid
+// only during the callback that receives it.
+using FieldView = std::optional<std::string_view>;
 
 struct QueryResult {
   std::vector<std::string> columns;
@@ -62,6 +70,10 @@ class Connection {
   [[nodiscard]] Status Execute(std::string_view sql);
   // Runs a statement and returns all its rows (none for a statement without a result set).
   [[nodiscard]] Result<QueryResult> Query(std::string_view sql);
+  // Runs a query and hands each row to `on_row` as it arrives, without holding
+  // the result in memory. An error returned by `on_row` stops the stream (the
+  // rest is read and dropped) and is returned.
+  [[nodiscard]] Status Stream(std::string_view sql, const std::function<Status(std::span<const FieldView>)>& on_row);
   // The first column of the first row. kPrecondition when there is no row.
   [[nodiscard]] Result<std::optional<std::string>> QueryValue(std::string_view sql);
 

@@ -1,0 +1,113 @@
+#include "cli/clone_command.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/clone_progress.h"
+#include "cli/config.h"
+#include "cli/signals.h"
+#include "clone/clone_marker.h"
+#include "db/connection.h"
+#include "replication/replica.h"
+
+namespace cutover::cli {
+namespace {
+
+db::Endpoint ToEndpoint(const ServerConfig& s) { return {s.host, s.port, s.user, s.password}; }
+
+// Fills source, target and replication from the config file.
+Status ApplyConfig(const Config& config, clone::CloneOptions& options) {
+  options.source = ToEndpoint(*config.source);
+  options.target = ToEndpoint(*config.target);
+  const ReplicationConfig& r = *config.replication;
+  options.replication.user = r.user;
+  options.replication.password = r.password;
+  options.replication.host = r.source_host.empty() ? config.source->host : r.source_host;
+  options.replication.port = r.source_port == 0 ? config.source->port : r.source_port;
+  if (options.threads < 1 || options.threads > 64) return Fail(Error::Config("--threads must be between 1 and 64"));
+  if (options.chunk_rows < 100) return Fail(Error::Config("--chunk-rows must be at least 100"));
+  return {};
+}
+
+}  // namespace
+
+int RunCloneCommand(CloneCommandOptions options) {
+  auto config = LoadConfig(options.config_path, kCloneNeeds);
+  if (!config) {
+    fmt::print(stderr, "cutover clone: {}\n", config.error().message());
+    return 2;
+  }
+  if (Status st = ApplyConfig(*config, options.clone); !st) {
+    fmt::print(stderr, "cutover clone: {}\n", st.error().message());
+    return 2;
+  }
+  options.clone.catchup_timeout = std::chrono::seconds(options.catchup_timeout_s);
+  StopSignals signals;
+  CloneProgress progress(ChooseOutputMode(options.json, stdout));
+  auto report = clone::RunClone(options.clone, progress, signals.stop());
+  if (!report) {
+    progress.Failed(report.error());
+    return 2;
+  }
+  progress.Done(*report);
+  return 0;
+}
+
+int RunReplicationStatus(const ReplicationStatusOptions& options) {
+  auto config = LoadConfig(options.config_path, kSourceSection | kTargetSection);
+  if (!config) {
+    fmt::print(stderr, "cutover replication status: {}\n", config.error().message());
+    return 2;
+  }
+  auto fail = [](const Error& e) {
+    fmt::print(stderr, "cutover replication status: {}\n", e.message());
+    return 2;
+  };
+  auto source = db::Connection::Connect(ToEndpoint(*config->source));
+  if (!source) return fail(source.error());
+  auto target = db::Connection::Connect(ToEndpoint(*config->target));
+  if (!target) return fail(target.error());
+  auto status = replication::ReadReplicaStatus(*target);
+  if (!status) return fail(status.error());
+  auto source_gtid = replication::ReadBinlogGtid(*source);
+  if (!source_gtid) return fail(source_gtid.error());
+  auto applied = replication::ReadAppliedGtid(*target);
+  if (!applied) return fail(applied.error());
+  auto incomplete = clone::FindInterruptedClone(*target);
+  if (!incomplete) return fail(incomplete.error());
+  bool caught_up = false;
+  if (status->running()) {
+    auto waited = target->QueryValue(fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", target->Quote(*source_gtid)));
+    if (!waited) return fail(waited.error());
+    caught_up = *waited == "0";
+  }
+  const bool healthy = status->running() && !*incomplete;
+  if (options.json) {
+    nlohmann::json j{{"replicating", status->running()},
+                     {"configured", status->configured},
+                     {"io_thread", status->io_running},
+                     {"sql_thread", status->sql_running},
+                     {"source", fmt::format("{}:{}", status->source_host, status->source_port)},
+                     {"using_gtid", status->using_gtid},
+                     {"last_io_error", status->last_io_error},
+                     {"last_sql_error", status->last_sql_error},
+                     {"source_gtid", *source_gtid},
+                     {"applied_gtid", *applied},
+                     {"caught_up", caught_up},
+                     {"clone_incomplete", incomplete->has_value()}};
+    j["seconds_behind"] = status->seconds_behind ? nlohmann::json(*status->seconds_behind) : nlohmann::json();
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("target {}: {}\n", target->where(), status->Describe());
+    fmt::print("source {} GTID (gtid_binlog_pos): '{}'\n", source->where(), *source_gtid);
+    fmt::print("target {} applied (gtid_slave_pos): '{}'{}\n", target->where(), *applied,
+               caught_up ? " - caught up" : "");
+    if (*incomplete) {
+      fmt::print("target holds an INCOMPLETE clone (started {} from {}); rerun cutover clone to start over\n",
+                 (*incomplete)->started, (*incomplete)->source);
+    }
+  }
+  return healthy ? 0 : 1;
+}
+
+}  // namespace cutover::cli

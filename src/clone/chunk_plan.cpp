@@ -1,0 +1,130 @@
+#include "clone/chunk_plan.h"
+
+#include <fmt/format.h>
+
+#include "db/sql_literal.h"
+
+namespace cutover::clone {
+namespace {
+
+using db::QuoteIdentifier;
+
+// Holds the span of any BIGINT or BIGINT UNSIGNED key (a GCC/Clang extension).
+__extension__ typedef __int128 Wide;
+
+std::string KeyList(const db::TableInfo& t) {
+  std::string out;
+  for (size_t i = 0; i < t.key_columns.size(); ++i) {
+    out += (i ? "," : "") + QuoteIdentifier(t.columns[t.key_columns[i]].name);
+  }
+  return out;
+}
+
+std::string ForceKey(const db::TableInfo& t) { return fmt::format(" FORCE INDEX ({})", QuoteIdentifier(t.key_name)); }
+
+Status PlanIntegerRanges(db::Connection& snapshot, const db::TableInfo& t, size_t index, uint64_t chunk_rows,
+                         std::vector<Chunk>& out) {
+  const std::string column = QuoteIdentifier(t.columns[t.key_columns.front()].name);
+  auto r = snapshot.Query(fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}", column, t.QualifiedName()));
+  if (!r) return Fail(r.error());
+  const db::Row& row = r->rows.at(0);
+  if (!row[0] || !row[1]) {  // empty table
+    out.push_back({index, ""});
+    return {};
+  }
+  auto parse = [](const std::string& v) {
+    return v.front() == '-' ? static_cast<Wide>(std::strtoll(v.c_str(), nullptr, 10))
+                            : static_cast<Wide>(std::strtoull(v.c_str(), nullptr, 10));
+  };
+  const Wide lo = parse(*row[0]);
+  const Wide hi = parse(*row[1]);
+  const Wide span = hi - lo + 1;
+  const Wide rows = std::max<uint64_t>(t.estimated_rows, 1);
+  Wide width = std::max<Wide>(1, span * static_cast<Wide>(chunk_rows) / rows);
+  if (rows < static_cast<Wide>(chunk_rows)) width = span;
+  auto text = [](Wide v) {
+    return v < 0 ? fmt::format("-{}", static_cast<uint64_t>(-v)) : fmt::format("{}", static_cast<uint64_t>(v));
+  };
+  for (Wide start = lo; start <= hi; start += width) {
+    const bool first = start == lo;
+    const bool last = start + width > hi;
+    std::string where;
+    if (!first) where = fmt::format("{} >= {}", column, text(start));
+    if (!last) where += fmt::format("{}{} < {}", where.empty() ? "" : " AND ", column, text(start + width));
+    out.push_back({index, where});
+    if (last) break;
+  }
+  return {};
+}
+
+Status PlanByWalking(db::Connection& snapshot, const db::TableInfo& t, size_t index, uint64_t chunk_rows,
+                     std::vector<Chunk>& out) {
+  std::string lower;  // condition for the current chunk's lower bound
+  while (true) {
+    std::vector<std::string> boundary_bytes;
+    bool found = false;
+    Status st = snapshot.Stream(
+        fmt::format("SELECT {} FROM {}{}{} ORDER BY {} LIMIT 1 OFFSET {}", KeyList(t), t.QualifiedName(), ForceKey(t),
+                    lower.empty() ? "" : " WHERE " + lower, KeyList(t), chunk_rows),
+        [&](std::span<const db::FieldView> row) -> Status {
+          found = true;
+          for (const db::FieldView& f : row) boundary_bytes.push_back(f ? std::string(*f) : std::string());
+          return {};
+        });
+    if (!st) return st;
+    if (!found) {
+      out.push_back({index, lower});
+      return {};
+    }
+    std::vector<db::FieldView> boundary(boundary_bytes.begin(), boundary_bytes.end());
+    std::string upper = KeyCompare(t, boundary, "<");
+    out.push_back({index, lower.empty() ? upper : lower + " AND " + upper});
+    lower = KeyCompare(t, boundary, ">=");
+  }
+}
+
+}  // namespace
+
+std::string KeyCompare(const db::TableInfo& t, const std::vector<db::FieldView>& values, std::string_view op) {
+  // (a, b) >= (x, y)  ==  a > x OR (a = x AND b >= y), which every optimizer turns into a range.
+  const std::string strict(op.substr(0, 1));
+  std::string out;
+  for (size_t i = values.size(); i-- > 0;) {
+    const db::ColumnInfo& c = t.columns[t.key_columns[i]];
+    std::string value;
+    db::AppendLiteral(value, c.kind, values[i]);
+    const std::string name = QuoteIdentifier(c.name);
+    if (out.empty()) {
+      out = fmt::format("{} {} {}", name, op, value);
+    } else {
+      out = fmt::format("({} {} {} OR ({} = {} AND {}))", name, strict, value, name, value, out);
+    }
+  }
+  return out;
+}
+
+std::string ChunkSelect(const db::TableInfo& t, const std::string& where) {
+  std::string columns;
+  for (const db::ColumnInfo& c : t.columns) {
+    if (c.generated) continue;
+    columns += (columns.empty() ? "" : ",") + QuoteIdentifier(c.name);
+  }
+  std::string sql = fmt::format("SELECT {} FROM {}", columns, t.QualifiedName());
+  if (!t.key_columns.empty()) sql += ForceKey(t);
+  if (!where.empty()) sql += " WHERE " + where;
+  return sql;
+}
+
+Status PlanChunks(db::Connection& snapshot, const db::TableInfo& table, size_t table_index, uint64_t chunk_rows,
+                  std::vector<Chunk>& out) {
+  if (table.key_columns.empty()) {
+    out.push_back({table_index, ""});
+    return {};
+  }
+  if (db::IsIntegerDataType(table.columns[table.key_columns.front()].data_type)) {
+    return PlanIntegerRanges(snapshot, table, table_index, chunk_rows, out);
+  }
+  return PlanByWalking(snapshot, table, table_index, chunk_rows, out);
+}
+
+}  // namespace cutover::clone

@@ -1,0 +1,23 @@
+// Writes column values as SQL literals that load back byte for byte.
+//
+// The caller's session must use `SET NAMES binary` (so string literals are raw
+// bytes that the column reinterprets in its own character set) and a sql_mode
+// without NO_BACKSLASH_ESCAPES. Values are the text protocol's bytes.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "db/catalog.h"
+#include "db/connection.h"
+
+namespace cutover::db {
+
+// Appends 'bytes' with \0 ' " \ newline, carriage return and ^Z escaped.
+void AppendQuotedBytes(std::string& out, std::string_view bytes);
+
+// Appends one value: NULL, a number, a BIT value as an integer, or quoted bytes.
+void AppendLiteral(std::string& out, ValueKind kind, const FieldView& value);
+
+}  // namespace cutover::db
