@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
                   "the target already replicates from the source (restored from a backup): validate it and skip the copy");
   clone->add_flag("!--no-defer-indexes", clone_options.clone.defer_indexes,
                   "create secondary indexes with the table instead of after its data");
+  clone->add_option("--replica-threads", clone_options.clone.replica_threads,
+                    "set the target's slave_parallel_threads so it applies in parallel (0: leave the server's setting)")
+      ->capture_default_str();
   clone->add_flag("!--no-wait", clone_options.clone.wait, "exit once replication is started, without waiting to catch up");
   clone->add_option("--catchup-timeout", clone_options.catchup_timeout_s,
                     "seconds to wait for replication to catch up (0: no limit)")

@@ -220,8 +220,14 @@ class CloneRun {
     if (Status st = CopyData(*snapshot, checks.tables, *schema); !st) return st;
     observer_.Step("creating triggers and events");
     if (Status st = schema->CreateAfterData(target); !st) return st;
-    observer_.Step(fmt::format("starting replication from GTID '{}'", snapshot->gtid));
-    if (Status st = replication::StartReplica(target, options_.replication, snapshot->gtid); !st) return st;
+    observer_.Step(fmt::format("starting replication from GTID '{}'{}", snapshot->gtid,
+                               options_.replica_threads > 0
+                                   ? fmt::format(" with slave_parallel_threads = {}", options_.replica_threads)
+                                   : ""));
+    if (Status st = replication::StartReplica(target, options_.replication, snapshot->gtid, options_.replica_threads);
+        !st) {
+      return st;
+    }
     // Until the switchover, only replication may write to the copy.
     if (Status st = target.Execute("SET GLOBAL read_only = ON"); !st) return st;
     return MarkCloneComplete(target);

@@ -40,6 +40,7 @@ struct CloneOptions {
   bool adopt = false;                    // the target already replicates: validate, skip the copy
   bool defer_indexes = true;             // build secondary indexes after each table's data
   bool wait = true;                      // follow replication until caught up
+  int replica_threads = 4;               // slave_parallel_threads on the target; 0: leave it
   std::chrono::seconds catchup_timeout{0};  // 0: wait as long as it takes
 };
 

@@ -59,7 +59,13 @@ Result<ReplicaStatus> ReadReplicaStatus(db::Connection& replica) {
 Result<std::string> ReadBinlogGtid(db::Connection& server) { return ReadVariable(server, "gtid_binlog_pos"); }
 Result<std::string> ReadAppliedGtid(db::Connection& replica) { return ReadVariable(replica, "gtid_slave_pos"); }
 
-Status StartReplica(db::Connection& replica, const SourceAddress& source, const std::string& gtid) {
+Status StartReplica(db::Connection& replica, const SourceAddress& source, const std::string& gtid,
+                    int parallel_threads) {
+  if (parallel_threads > 0) {
+    if (Status st = replica.Execute(fmt::format("SET GLOBAL slave_parallel_threads = {}", parallel_threads)); !st) {
+      return st;
+    }
+  }
   const std::string change = fmt::format(
       "CHANGE MASTER TO MASTER_HOST={}, MASTER_PORT={}, MASTER_USER={}, MASTER_PASSWORD={}, "
       "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",

@@ -52,9 +52,12 @@ struct SourceAddress {
 [[nodiscard]] Result<std::string> ReadAppliedGtid(db::Connection& replica);
 
 // Makes `replica` replicate from `source` starting after `gtid` (gtid_slave_pos),
-// with MASTER_USE_GTID=slave_pos, and starts both threads.
+// with MASTER_USE_GTID=slave_pos, and starts both threads. With
+// `parallel_threads` > 0 it also sets slave_parallel_threads (MariaDB applies
+// transactions in parallel, optimistically, committing in source order).
 // REQUIRES: replica's replication is stopped or was never configured.
-[[nodiscard]] Status StartReplica(db::Connection& replica, const SourceAddress& source, const std::string& gtid);
+[[nodiscard]] Status StartReplica(db::Connection& replica, const SourceAddress& source, const std::string& gtid,
+                                  int parallel_threads = 0);
 
 // STOP SLAVE and RESET SLAVE ALL; a server that is not a replica is left as it is.
 [[nodiscard]] Status StopAndForgetReplica(db::Connection& replica);

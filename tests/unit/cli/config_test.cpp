@@ -79,6 +79,36 @@ port = 70000
   }
 }
 
+TEST(ConfigTest, EachCommandRequiresOnlyTheSectionsItUses) {
+  constexpr char kCloneOnly[] = R"(
+[source]
+host = "127.0.0.1"
+user = "admin"
+[target]
+host = "127.0.0.1"
+port = 3307
+user = "admin"
+[replication]
+user = "repl"
+password = "r"
+source_host = "10.0.0.5"
+source_port = 3310
+)";
+  auto c = ParseConfig(kCloneOnly, "clone.toml", kCloneNeeds);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_FALSE(c->has_proxy);
+  EXPECT_EQ(c->target->port, 3307);
+  EXPECT_EQ(c->replication->source_host, "10.0.0.5");
+  EXPECT_EQ(c->replication->source_port, 3310);
+  auto proxy = ParseConfig(kCloneOnly, "clone.toml", kProxyNeeds);
+  ASSERT_FALSE(proxy);
+  EXPECT_NE(proxy.error().message().find("[proxy] section is missing"), std::string::npos);
+  auto no_target = ParseConfig("[source]\nhost = \"h\"\nuser = \"u\"\n", "x.toml", kCloneNeeds);
+  ASSERT_FALSE(no_target);
+  EXPECT_NE(no_target.error().message().find("[target] section is missing"), std::string::npos);
+  EXPECT_NE(no_target.error().message().find("[replication] section is missing"), std::string::npos);
+}
+
 TEST(ConfigTest, SyntaxErrorNamesTheLine) {
   auto c = ParseConfig("[proxy]\nlisten = \n", "broken.toml");
   ASSERT_FALSE(c);
