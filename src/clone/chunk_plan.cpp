@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "db/sql_literal.h"
+#include "db/key_range.h"
 
 namespace cutover::clone {
 namespace {
@@ -11,16 +11,6 @@ using db::QuoteIdentifier;
 
 // Holds the span of any BIGINT or BIGINT UNSIGNED key (a GCC/Clang extension).
 __extension__ typedef __int128 Wide;
-
-std::string KeyList(const db::TableInfo& t) {
-  std::string out;
-  for (size_t i = 0; i < t.key_columns.size(); ++i) {
-    out += (i ? "," : "") + QuoteIdentifier(t.columns[t.key_columns[i]].name);
-  }
-  return out;
-}
-
-std::string ForceKey(const db::TableInfo& t) { return fmt::format(" FORCE INDEX ({})", QuoteIdentifier(t.key_name)); }
 
 Status PlanIntegerRanges(db::Connection& snapshot, const db::TableInfo& t, size_t index, uint64_t chunk_rows,
                          std::vector<Chunk>& out) {
@@ -64,8 +54,8 @@ Status PlanByWalking(db::Connection& snapshot, const db::TableInfo& t, size_t in
     std::vector<std::string> boundary_bytes;
     bool found = false;
     Status st = snapshot.Stream(
-        fmt::format("SELECT {} FROM {}{}{} ORDER BY {} LIMIT 1 OFFSET {}", KeyList(t), t.QualifiedName(), ForceKey(t),
-                    lower.empty() ? "" : " WHERE " + lower, KeyList(t), chunk_rows),
+        fmt::format("SELECT {} FROM {}{}{} ORDER BY {} LIMIT 1 OFFSET {}", db::KeyColumnList(t), t.QualifiedName(), db::ForceKey(t),
+                    lower.empty() ? "" : " WHERE " + lower, db::KeyColumnList(t), chunk_rows),
         [&](std::span<const db::FieldView> row) -> Status {
           found = true;
           for (const db::FieldView& f : row) boundary_bytes.push_back(f ? std::string(*f) : std::string());
@@ -77,31 +67,13 @@ Status PlanByWalking(db::Connection& snapshot, const db::TableInfo& t, size_t in
       return {};
     }
     std::vector<db::FieldView> boundary(boundary_bytes.begin(), boundary_bytes.end());
-    std::string upper = KeyCompare(t, boundary, "<");
+    std::string upper = db::KeyCompare(t, boundary, "<");
     out.push_back({index, lower.empty() ? upper : lower + " AND " + upper});
-    lower = KeyCompare(t, boundary, ">=");
+    lower = db::KeyCompare(t, boundary, ">=");
   }
 }
 
 }  // namespace
-
-std::string KeyCompare(const db::TableInfo& t, const std::vector<db::FieldView>& values, std::string_view op) {
-  // (a, b) >= (x, y)  ==  a > x OR (a = x AND b >= y), which every optimizer turns into a range.
-  const std::string strict(op.substr(0, 1));
-  std::string out;
-  for (size_t i = values.size(); i-- > 0;) {
-    const db::ColumnInfo& c = t.columns[t.key_columns[i]];
-    std::string value;
-    db::AppendLiteral(value, c.kind, values[i]);
-    const std::string name = QuoteIdentifier(c.name);
-    if (out.empty()) {
-      out = fmt::format("{} {} {}", name, op, value);
-    } else {
-      out = fmt::format("({} {} {} OR ({} = {} AND {}))", name, strict, value, name, value, out);
-    }
-  }
-  return out;
-}
 
 std::string ChunkSelect(const db::TableInfo& t, const std::string& where) {
   std::string columns;
@@ -110,7 +82,7 @@ std::string ChunkSelect(const db::TableInfo& t, const std::string& where) {
     columns += (columns.empty() ? "" : ",") + QuoteIdentifier(c.name);
   }
   std::string sql = fmt::format("SELECT {} FROM {}", columns, t.QualifiedName());
-  if (!t.key_columns.empty()) sql += ForceKey(t);
+  sql += db::ForceKey(t);
   if (!where.empty()) sql += " WHERE " + where;
   return sql;
 }

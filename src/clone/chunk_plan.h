@@ -31,10 +31,6 @@ struct Chunk {
 [[nodiscard]] Status PlanChunks(db::Connection& snapshot, const db::TableInfo& table, size_t table_index,
                                 uint64_t chunk_rows, std::vector<Chunk>& out);
 
-// "(a > 1 OR (a = 1 AND b >= 'x'))": compares the key columns with `values`
-// as a tuple. `op` is one of < <= > >=.
-std::string KeyCompare(const db::TableInfo& table, const std::vector<db::FieldView>& values, std::string_view op);
-
 // SELECT of the copied (non-generated) columns of `table` for one chunk.
 std::string ChunkSelect(const db::TableInfo& table, const std::string& where);
 

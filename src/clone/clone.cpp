@@ -11,8 +11,8 @@
 #include "clone/clone_marker.h"
 #include "clone/prechecks.h"
 #include "clone/schema_copy.h"
-#include "clone/snapshot.h"
 #include "clone/user_copy.h"
+#include "replication/snapshot.h"
 
 namespace cutover::clone {
 namespace {
@@ -204,7 +204,7 @@ class CloneRun {
     auto schema = SchemaCopy::Read(source, checks.schemas, checks.tables, options_.defer_indexes);
     if (!schema) return Fail(schema.error());
     observer_.Step(fmt::format("opening a consistent snapshot in {} sessions", options_.threads));
-    auto snapshot = OpenSnapshot(options_.source, options_.threads);
+    auto snapshot = replication::OpenSnapshot(options_.source, options_.threads);
     if (!snapshot) return Fail(snapshot.error());
     report_.gtid = snapshot->gtid;
     report_.snapshot_attempts = snapshot->attempts;
@@ -248,7 +248,7 @@ class CloneRun {
     return schema.CreateBeforeData(target, [&](const std::string& s) { return RecordCreatedSchema(target, s); });
   }
 
-  Status CopyData(Snapshot& snapshot, const std::vector<db::TableInfo>& tables, const SchemaCopy& schema) {
+  Status CopyData(replication::Snapshot& snapshot, const std::vector<db::TableInfo>& tables, const SchemaCopy& schema) {
     const auto start = Clock::now();
     Status planned;
     std::vector<Chunk> chunks = OrderedChunks(snapshot.connections.front(), tables, options_.chunk_rows, planned);

@@ -1,4 +1,5 @@
 #include "clone/chunk_plan.h"
+#include "db/key_range.h"
 
 #include <gtest/gtest.h>
 
@@ -23,13 +24,13 @@ db::TableInfo CompositeKeyTable() {
 TEST(KeyCompareTest, SingleColumn) {
   db::TableInfo t = CompositeKeyTable();
   t.key_columns = {1};
-  EXPECT_EQ(KeyCompare(t, {"42"sv}, "<"), "`id` < 42");
+  EXPECT_EQ(db::KeyCompare(t, {"42"sv}, "<"), "`id` < 42");
 }
 
 TEST(KeyCompareTest, TupleIsExpandedSoThatItIsARange) {
   const db::TableInfo t = CompositeKeyTable();
-  EXPECT_EQ(KeyCompare(t, {"eu'"sv, "7"sv}, ">="), R"((`region` > 'eu\'' OR (`region` = 'eu\'' AND `id` >= 7)))");
-  EXPECT_EQ(KeyCompare(t, {"eu"sv, "7"sv}, "<"), "(`region` < 'eu' OR (`region` = 'eu' AND `id` < 7))");
+  EXPECT_EQ(db::KeyCompare(t, {"eu'"sv, "7"sv}, ">="), R"((`region` > 'eu\'' OR (`region` = 'eu\'' AND `id` >= 7)))");
+  EXPECT_EQ(db::KeyCompare(t, {"eu"sv, "7"sv}, "<"), "(`region` < 'eu' OR (`region` = 'eu' AND `id` < 7))");
 }
 
 TEST(ChunkSelectTest, SkipsGeneratedColumnsAndForcesTheKey) {

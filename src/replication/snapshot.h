@@ -17,7 +17,7 @@
 #include "db/connection.h"
 #include "db/endpoint.h"
 
-namespace cutover::clone {
+namespace cutover::replication {
 
 struct Snapshot {
   std::vector<db::Connection> connections;  // each inside the same snapshot transaction
@@ -33,4 +33,11 @@ struct Snapshot {
 // snapshots could not be lined up within `max_attempts` (very heavy writes).
 [[nodiscard]] Result<Snapshot> OpenSnapshot(const db::Endpoint& source, int count, int max_attempts = 200);
 
-}  // namespace cutover::clone
+// Starts one snapshot on each of `snapshot.connections` (already open, see
+// OpenSnapshotSessions) and retries until they line up; fills the position.
+[[nodiscard]] Status LineUpSnapshots(Snapshot& snapshot, const std::string& where, int max_attempts = 200);
+
+// `count` sessions prepared for snapshot reads (binary, UTC, REPEATABLE READ).
+[[nodiscard]] Result<std::vector<db::Connection>> OpenSnapshotSessions(const db::Endpoint& server, int count);
+
+}  // namespace cutover::replication

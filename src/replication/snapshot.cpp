@@ -1,11 +1,12 @@
-#include "clone/snapshot.h"
+#include "replication/snapshot.h"
 
+#include <algorithm>
 #include <barrier>
 #include <thread>
 
 #include <fmt/format.h>
 
-namespace cutover::clone {
+namespace cutover::replication {
 namespace {
 
 struct Position {
@@ -65,16 +66,20 @@ Result<std::vector<Position>> StartTogether(std::vector<db::Connection>& conns) 
 
 }  // namespace
 
-Result<Snapshot> OpenSnapshot(const db::Endpoint& source, int count, int max_attempts) {
-  Snapshot snap;
+Result<std::vector<db::Connection>> OpenSnapshotSessions(const db::Endpoint& server, int count) {
+  std::vector<db::Connection> out;
   for (int i = 0; i < count; ++i) {
     db::ConnectOptions options;
     options.charset = "binary";
-    auto conn = db::Connection::Connect(source, options);
+    auto conn = db::Connection::Connect(server, options);
     if (!conn) return Fail(conn.error());
     if (Status st = Prepare(*conn); !st) return Fail(st.error());
-    snap.connections.push_back(std::move(*conn));
+    out.push_back(std::move(*conn));
   }
+  return out;
+}
+
+Status LineUpSnapshots(Snapshot& snap, const std::string& where, int max_attempts) {
   for (snap.attempts = 1; snap.attempts <= max_attempts; ++snap.attempts) {
     auto positions = StartTogether(snap.connections);
     if (!positions) return Fail(positions.error());
@@ -85,20 +90,29 @@ Result<Snapshot> OpenSnapshot(const db::Endpoint& source, int count, int max_att
           "SELECT BINLOG_GTID_POS({}, {})", snap.connections.front().Quote(snap.binlog_file), snap.binlog_position));
       if (!gtid) return Fail(gtid.error());
       if (!*gtid) {
-        return Fail(Error::Precondition(fmt::format("source {}: BINLOG_GTID_POS('{}', {}) is NULL",
-                                                    source.ToString(), snap.binlog_file, snap.binlog_position)));
+        return Fail(Error::Precondition(
+            fmt::format("{}: BINLOG_GTID_POS('{}', {}) is NULL", where, snap.binlog_file, snap.binlog_position)));
       }
       snap.gtid = **gtid;
-      return snap;
+      return {};
     }
     for (db::Connection& c : snap.connections) {
       if (Status st = c.Execute("ROLLBACK"); !st) return Fail(st.error());
     }
   }
   return Fail(Error::Timeout(fmt::format(
-      "source {}: could not line up {} consistent snapshots in {} attempts; writes are too frequent. "
+      "{}: could not line up {} consistent snapshots in {} attempts; writes are too frequent. "
       "Retry at a quieter moment or with fewer --threads",
-      source.ToString(), count, max_attempts)));
+      where, snap.connections.size(), max_attempts)));
 }
 
-}  // namespace cutover::clone
+Result<Snapshot> OpenSnapshot(const db::Endpoint& source, int count, int max_attempts) {
+  Snapshot snap;
+  auto sessions = OpenSnapshotSessions(source, count);
+  if (!sessions) return Fail(sessions.error());
+  snap.connections = std::move(*sessions);
+  if (Status st = LineUpSnapshots(snap, "source " + source.ToString(), max_attempts); !st) return Fail(st.error());
+  return snap;
+}
+
+}  // namespace cutover::replication
