@@ -1,0 +1,75 @@
+#include "verify/aligned_round.h"
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "replication/replica.h"
+
+namespace cutover::verify {
+
+Result<AlignedRound> AlignedRound::Open(const db::Endpoint& source, const db::Endpoint& target, int sessions) {
+  auto source_sessions = replication::OpenSnapshotSessions(source, sessions);
+  if (!source_sessions) return Fail(source_sessions.error());
+  auto target_sessions = replication::OpenSnapshotSessions(target, sessions);
+  if (!target_sessions) return Fail(target_sessions.error());
+  auto control = db::Connection::Connect(target);
+  if (!control) return Fail(control.error());
+  replication::Snapshot snapshot;
+  snapshot.connections = std::move(*source_sessions);
+  return AlignedRound(std::move(snapshot), std::move(*target_sessions), std::move(*control));
+}
+
+Status AlignedRound::WaitStoppedAt(const std::string& gtid, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto status = replication::ReadReplicaStatus(control_);
+    if (!status) return Fail(status.error());
+    if (!status->last_sql_error.empty()) {
+      return Fail(Error::Precondition(fmt::format("target {}: {}", control_.where(), status->Describe())));
+    }
+    if (status->sql_running == "No") {
+      auto reached = control_.QueryValue(fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", control_.Quote(gtid)));
+      if (!reached) return Fail(reached.error());
+      if (*reached == "0") return {};
+      return Fail(Error::Precondition(fmt::format(
+          "target {}: replication stopped before GTID {} ({})", control_.where(), gtid, status->Describe())));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Fail(Error::Timeout(fmt::format(
+          "target {}: did not reach the source's GTID {} within {} s; it is too far behind ({})", control_.where(),
+          gtid, timeout.count(), status->Describe())));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+Status AlignedRound::Begin(std::chrono::seconds align_timeout) {
+  const auto start = std::chrono::steady_clock::now();
+  if (Status st = control_.Execute("STOP SLAVE"); !st) return st;
+  Status aligned = replication::LineUpSnapshots(source_, "source " + source_.connections.front().where());
+  if (aligned) {
+    aligned = control_.Execute(fmt::format("START SLAVE UNTIL master_gtid_pos = {}", control_.Quote(source_.gtid)));
+  }
+  if (aligned) aligned = WaitStoppedAt(source_.gtid, align_timeout);
+  for (size_t i = 0; aligned && i < target_.size(); ++i) {
+    aligned = target_[i].Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+  }
+  // Replication runs again whatever happened above.
+  Status restarted = control_.Execute("STOP SLAVE");
+  if (restarted) restarted = control_.Execute("START SLAVE");
+  paused_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  if (!aligned) return aligned;
+  return restarted;
+}
+
+Status AlignedRound::End() {
+  for (auto* sessions : {&source_.connections, &target_}) {
+    for (db::Connection& c : *sessions) {
+      if (Status st = c.Execute("ROLLBACK"); !st) return st;
+    }
+  }
+  return {};
+}
+
+}  // namespace cutover::verify
