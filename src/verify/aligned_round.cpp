@@ -3,6 +3,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "replication/replica.h"
 
@@ -47,17 +48,31 @@ Status AlignedRound::WaitStoppedAt(const std::string& gtid, std::chrono::seconds
 Status AlignedRound::Begin(std::chrono::seconds align_timeout) {
   const auto start = std::chrono::steady_clock::now();
   if (Status st = control_.Execute("STOP SLAVE"); !st) return st;
+  auto ms = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
+  spdlog::debug("round: replication stopped after {:.1f} ms", ms());
   Status aligned = replication::LineUpSnapshots(source_, "source " + source_.connections.front().where());
+  // The target stopped at or before G (it cannot be ahead of its source). If
+  // it is at G already, it is aligned; otherwise let it apply exactly up to G.
+  std::optional<std::string> at_gtid;
   if (aligned) {
-    aligned = control_.Execute(fmt::format("START SLAVE UNTIL master_gtid_pos = {}", control_.Quote(source_.gtid)));
+    auto reached = control_.QueryValue(fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", control_.Quote(source_.gtid)));
+    if (reached) at_gtid = *reached;
+    else aligned = cutover::Fail(reached.error());
   }
-  if (aligned) aligned = WaitStoppedAt(source_.gtid, align_timeout);
+  spdlog::debug("round: source snapshot at {} after {:.1f} ms", source_.gtid, ms());
+  if (aligned && at_gtid != "0") {
+    aligned = control_.Execute(fmt::format("START SLAVE UNTIL master_gtid_pos = {}", control_.Quote(source_.gtid)));
+    if (aligned) aligned = WaitStoppedAt(source_.gtid, align_timeout);
+  }
   for (size_t i = 0; aligned && i < target_.size(); ++i) {
     aligned = target_[i].Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
   }
-  // Replication runs again whatever happened above.
-  Status restarted = control_.Execute("STOP SLAVE");
-  if (restarted) restarted = control_.Execute("START SLAVE");
+  spdlog::debug("round: target aligned after {:.1f} ms", ms());
+  // Replication runs again whatever happened above. START SLAVE starts
+  // whichever thread is stopped (UNTIL stops the SQL thread; the IO thread may run).
+  Status restarted = control_.Execute("START SLAVE");
+  constexpr int kErrSlaveRunning = 1254;
+  if (!restarted && restarted.error().server_errno() == kErrSlaveRunning) restarted = {};
   paused_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   if (!aligned) return aligned;
   return restarted;
