@@ -147,7 +147,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin, uns
   Config config;
   for (const auto& [key, value] : root) {
     const std::string_view k = key.str();
-    if (k != "proxy" && k != "source" && k != "target" && k != "replication") {
+    if (k != "proxy" && k != "source" && k != "target" && k != "replication" && k != "switchover") {
       problems.Add(fmt::format("unknown section [{}]", k));
     }
   }
@@ -162,7 +162,23 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin, uns
     const int64_t port = (*r)["source_port"].value_or(int64_t{0});
     if (port < 0 || port > 65535) problems.Add(fmt::format("[replication] source_port {} is not a TCP port", port));
     c.source_port = static_cast<uint16_t>(port);
+    c.target_host = (*r)["target_host"].value_or(std::string());
+    const int64_t target_port = (*r)["target_port"].value_or(int64_t{0});
+    if (target_port < 0 || target_port > 65535) {
+      problems.Add(fmt::format("[replication] target_port {} is not a TCP port", target_port));
+    }
+    c.target_port = static_cast<uint16_t>(target_port);
     config.replication = c;
+  }
+  if (const toml::table* sw = root["switchover"].as_table()) {
+    SwitchoverConfig& c = config.switchover;
+    c.state_file = (*sw)["state_file"].value_or(c.state_file);
+    for (auto [key, target] : {std::pair{"max_lag_s", &c.max_lag_s}, std::pair{"max_transaction_s", &c.max_transaction_s},
+                               std::pair{"drain_timeout_ms", &c.drain_timeout_ms},
+                               std::pair{"catchup_timeout_ms", &c.catchup_timeout_ms}}) {
+      *target = (*sw)[key].value_or(*target);
+      if (*target <= 0) problems.Add(fmt::format("switchover.{} must be positive", key));
+    }
   }
   if ((needs & kProxySection) && !config.has_proxy) problems.Add("[proxy] section is missing");
   if ((needs & kSourceSection) && !config.source) {

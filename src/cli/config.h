@@ -26,6 +26,17 @@ struct ReplicationConfig {
   std::string password;
   std::string source_host;  // empty: [source] host
   uint16_t source_port = 0;  // 0: [source] port
+  std::string target_host;  // how the source reaches the target (reverse replication); empty: [target] host
+  uint16_t target_port = 0;  // 0: [target] port
+};
+
+// [switchover]: where the move is recorded and the limits it respects.
+struct SwitchoverConfig {
+  std::string state_file = "cutover-switchover.json";
+  int64_t max_lag_s = 5;
+  int64_t max_transaction_s = 10;
+  int64_t drain_timeout_ms = 3000;
+  int64_t catchup_timeout_ms = 10000;
 };
 
 struct Config {
@@ -34,6 +45,7 @@ struct Config {
   std::optional<ServerConfig> source;
   std::optional<ServerConfig> target;
   std::optional<ReplicationConfig> replication;
+  SwitchoverConfig switchover;
 };
 
 // The sections a command cannot run without; a missing one is a problem.
@@ -45,6 +57,7 @@ enum Section : unsigned {
 };
 inline constexpr unsigned kProxyNeeds = kProxySection | kSourceSection;
 inline constexpr unsigned kCloneNeeds = kSourceSection | kTargetSection | kReplicationSection;
+inline constexpr unsigned kSwitchoverNeeds = kProxySection | kSourceSection | kTargetSection | kReplicationSection;
 
 // Reads and validates a config file. Any password may instead be given as
 // `password_env = "VARIABLE"`, read from the environment. Sections present but

@@ -4,6 +4,7 @@
 
 #include "cli/clone_command.h"
 #include "cli/local_server_command.h"
+#include "cli/switchover_command.h"
 #include "cli/verify_command.h"
 #include "cli/proxy_command.h"
 
@@ -93,6 +94,48 @@ int main(int argc, char** argv) {
   verify->add_option("--schema", verify_options.verify.schemas, "compare only this schema (repeatable)");
   verify->add_flag("--json", verify_options.json, "JSON lines: steps, progress, then one report object");
 
+  cutover::cli::SwitchoverCommandOptions move_options;
+  auto add_move_flags = [&](CLI::App* cmd, bool resumable) {
+    cmd->add_option("--config", move_options.config_path,
+                    "configuration file (TOML): [proxy], [source], [target], [replication], [switchover]")
+        ->required();
+    if (resumable) {
+      auto* resume = cmd->add_flag("--resume", move_options.resume,
+                                   "finish the move recorded in the state file (its orchestrator died)");
+      cmd->add_flag("--abort", move_options.abort,
+                    "undo the move recorded in the state file (refused past the commit point)")
+          ->excludes(resume);
+      cmd->add_flag("--kill-open-transactions", move_options.kill_open_transactions,
+                    "kill transactions still open at the drain timeout instead of aborting");
+      cmd->add_flag("--close-pinned", move_options.close_pinned,
+                    "close sessions whose state cannot move (temporary tables, locks...) instead of refusing");
+    }
+    cmd->add_flag("--json", move_options.json, "JSON lines: one per step, then done or error");
+  };
+  CLI::App* switchover = app.add_subcommand(
+      "switchover",
+      "Make [target] the primary while clients see a pause, never an error:\n"
+      "pre-checks (replication healthy and lag small, no long transactions or DDL, users and the\n"
+      "replication account present on the target, binlog on, proxy reachable, no other move), pause\n"
+      "the proxy and let transactions finish, fence the old primary (read_only + block every commit),\n"
+      "wait until the target applied its final GTID, promote the target (the commit point), move every\n"
+      "session with its state, resume, and make the old primary replicate from the new one.\n"
+      "A failure before the commit point rolls everything back. Each step is saved in\n"
+      "switchover.state_file first: --resume finishes a move whose orchestrator died, --abort undoes it.\n"
+      "Exit status: 0 moved, 2 refused or failed.\n"
+      "Example: cutover switchover --config cutover.toml");
+  add_move_flags(switchover, true);
+  CLI::App* rollback = app.add_subcommand(
+      "rollback",
+      "The same move in reverse, back onto [source], which has followed the new primary since the\n"
+      "switchover: nothing written in between is lost. Example: cutover rollback --config cutover.toml");
+  add_move_flags(rollback, true);
+  CLI::App* finish = app.add_subcommand(
+      "finish",
+      "After a switchover: stop reverse replication on the old primary ([source]) and release it.\n"
+      "It stays read-only; no rollback is possible afterwards. Example: cutover finish --config cutover.toml");
+  add_move_flags(finish, false);
+
   cutover::cli::ReplicationStatusOptions replication_options;
   CLI::App* replication = app.add_subcommand("replication", "Inspect replication between [source] and [target].");
   replication->require_subcommand(1);
@@ -114,6 +157,9 @@ int main(int argc, char** argv) {
   if (*proxy) return cutover::cli::RunProxy(proxy_options);
   if (*local_server) return cutover::cli::RunLocalServer(local_options);
   if (*clone) return cutover::cli::RunCloneCommand(clone_options);
+  if (*switchover) return cutover::cli::RunSwitchoverCommand(move_options, "target");
+  if (*rollback) return cutover::cli::RunSwitchoverCommand(move_options, "source");
+  if (*finish) return cutover::cli::RunFinishCommand(move_options);
   if (*verify) return cutover::cli::RunVerifyCommand(verify_options);
   if (*replication_status) return cutover::cli::RunReplicationStatus(replication_options);
   return 2;

@@ -1,0 +1,165 @@
+#include "switchover/prechecks.h"
+
+#include <fmt/format.h>
+
+#include "replication/replica.h"
+
+namespace cutover::switchover {
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < 10; ++i) out += (i ? "; " : "") + items[i];
+  if (items.size() > 10) out += fmt::format("; and {} more", items.size() - 10);
+  return out;
+}
+
+Status CheckReplication(const SwitchoverOptions& options, const ServerRole& from, db::Connection& to_conn) {
+  auto status = replication::ReadReplicaStatus(to_conn);
+  if (!status) return Fail(status.error());
+  if (!status->running()) {
+    return Fail(Error::Precondition(fmt::format("{} {}: {}; it must replicate from the primary to take over",
+                                                "new primary", to_conn.where(), status->Describe())));
+  }
+  if (status->source_host != from.repl_host || status->source_port != from.repl_port) {
+    return Fail(Error::Precondition(fmt::format("{} replicates from {}:{}, not from the primary {}:{}",
+                                                to_conn.where(), status->source_host, status->source_port,
+                                                from.repl_host, from.repl_port)));
+  }
+  if (!status->seconds_behind || *status->seconds_behind > options.max_lag_seconds) {
+    return Fail(Error::Precondition(fmt::format(
+        "{} is {} s behind the primary (the limit is {} s); wait for it to catch up", to_conn.where(),
+        status->seconds_behind ? std::to_string(*status->seconds_behind) : "?", options.max_lag_seconds)));
+  }
+  return {};
+}
+
+Status CheckNoDdl(db::Connection& conn) {
+  auto r = conn.Query(fmt::format(
+      "SELECT ID, USER, LEFT(INFO, 80) FROM information_schema.PROCESSLIST WHERE COMMAND IN ('Query','Execute') "
+      "AND ID <> {} AND INFO REGEXP '^[[:space:]]*(ALTER|CREATE|DROP|RENAME|TRUNCATE|OPTIMIZE|REPAIR)[[:space:]]'",
+      conn.thread_id()));
+  if (!r) return Fail(r.error());
+  if (r->rows.empty()) return {};
+  std::vector<std::string> ddl;
+  for (const db::Row& row : r->rows) {
+    ddl.push_back(fmt::format("id {} ({}): {}", row[0].value_or(""), row[1].value_or(""), row[2].value_or("")));
+  }
+  return Fail(Error::Precondition(
+      fmt::format("{}: DDL is running ({}); wait for it to finish before moving the primary", conn.where(), Join(ddl))));
+}
+
+Status CheckUsers(const SwitchoverOptions& options, db::Connection& to_conn) {
+  std::vector<std::string> missing;
+  for (const ProxyUserHash& u : options.proxy_users) {
+    auto n = to_conn.QueryValue(fmt::format(
+        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND (Password = {} OR authentication_string = {})",
+        to_conn.Quote(u.name), to_conn.Quote(u.hash), to_conn.Quote(u.hash)));
+    if (!n) return Fail(n.error().WithContext("checking the proxy's users (needs SELECT on mysql.user)"));
+    if (*n == "0") missing.push_back(u.name);
+  }
+  if (missing.empty()) return {};
+  std::string names;
+  for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+  return Fail(Error::Precondition(fmt::format(
+      "{}: proxy user(s) {} cannot log in there with the proxy's password (missing or a different password); copy "
+      "them (cutover clone --with-users) or CREATE USER them",
+      to_conn.where(), names)));
+}
+
+Status CheckProxy(const SwitchoverOptions& options, const ServerRole& from, ProxyAdmin& proxy) {
+  auto status = proxy.Status();
+  if (!status) return Fail(status.error().WithContext("the proxy must be reachable"));
+  const std::string primary = (*status)["primary"].get<std::string>();
+  const std::string expected = fmt::format("{}:{}", from.admin.host, from.admin.port);
+  if (primary != expected) {
+    return Fail(Error::Precondition(
+        fmt::format("proxy {} sends clients to {}, not to the primary {} ({}); check the state files",
+                    proxy.address().ToString(), primary, expected, from.role)));
+  }
+  if ((*status)["paused"].get<bool>()) {
+    return Fail(Error::Precondition(fmt::format("proxy {} is paused; is another move running? POST /resume if not",
+                                                proxy.address().ToString())));
+  }
+  if (!options.close_pinned) {
+    std::vector<std::string> pinned;
+    for (const auto& s : (*status)["sessions"]) {
+      if (s["pinned"].get<bool>()) {
+        pinned.push_back(fmt::format("session {} ({} from {}): {}", s["id"].get<int>(), s["user"].get<std::string>(),
+                                     s["client"].get<std::string>(), s["pin_reasons"].get<std::string>()));
+      }
+    }
+    if (!pinned.empty()) {
+      return Fail(Error::Precondition(fmt::format(
+          "{} session(s) hold state that cannot move ({}); end them, or pass --close-pinned to close them with an "
+          "error",
+          pinned.size(), Join(pinned))));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> OpenTransactions(db::Connection& conn, int64_t seconds) {
+  auto r = conn.Query(fmt::format(
+      "SELECT t.trx_mysql_thread_id, IFNULL(p.USER,''), IFNULL(p.HOST,''), TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) "
+      "FROM information_schema.INNODB_TRX t LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+      "WHERE t.trx_mysql_thread_id <> {} AND t.trx_started <= NOW() - INTERVAL {} SECOND",
+      conn.thread_id(), seconds));
+  if (!r) return Fail(r.error());
+  std::vector<std::string> out;
+  for (const db::Row& row : r->rows) {
+    out.push_back(fmt::format("id {} ({}@{}, {} s)", row[0].value_or(""), row[1].value_or(""), row[2].value_or(""),
+                              row[3].value_or("")));
+  }
+  return out;
+}
+
+Result<int> KillOpenTransactions(db::Connection& conn) {
+  auto r = conn.Query(fmt::format(
+      "SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id NOT IN (0, {})",
+      conn.thread_id()));
+  if (!r) return Fail(r.error());
+  int killed = 0;
+  for (const db::Row& row : r->rows) {
+    constexpr int kErrNoSuchThread = 1094;
+    Status st = conn.Execute("KILL CONNECTION " + row[0].value_or("0"));
+    if (!st && st.error().server_errno() != kErrNoSuchThread) return Fail(st.error());
+    killed += st ? 1 : 0;
+  }
+  return killed;
+}
+
+Status CheckBeforeMove(const SwitchoverOptions& options, const ServerRole& from, const ServerRole& to,
+                       db::Connection& from_conn, db::Connection& to_conn, ProxyAdmin& proxy) {
+  if (Status st = CheckReplication(options, from, to_conn); !st) return st;
+  auto open = OpenTransactions(from_conn, options.max_transaction_seconds);
+  if (!open) return Fail(open.error());
+  if (!open->empty() && !options.kill_open_transactions) {
+    return Fail(Error::Precondition(fmt::format(
+        "{}: transaction(s) open longer than {} s: {}; wait for them, or pass --kill-open-transactions",
+        from_conn.where(), options.max_transaction_seconds, Join(*open))));
+  }
+  for (db::Connection* c : {&from_conn, &to_conn}) {
+    if (Status st = CheckNoDdl(*c); !st) return st;
+  }
+  auto log_bin = to_conn.QueryValue("SELECT @@GLOBAL.log_bin");
+  if (!log_bin) return Fail(log_bin.error());
+  if (*log_bin != "1") {
+    return Fail(Error::Precondition(fmt::format(
+        "{}: the binary log is off, so the old primary could not follow it (no rollback); restart it with --log-bin",
+        to_conn.where())));
+  }
+  if (Status st = CheckUsers(options, to_conn); !st) return st;
+  db::Endpoint as_repl{to.admin.host, to.admin.port, options.repl_user, options.repl_password};
+  if (auto repl = db::Connection::Connect(as_repl); !repl) {
+    return Fail(Error::Precondition(fmt::format(
+        "replication user '{}' cannot log in to {}: {}; the old primary needs it to follow the new one (copy it "
+        "with cutover clone --with-users)",
+        options.repl_user, to_conn.where(), repl.error().message())));
+  }
+  return CheckProxy(options, from, proxy);
+}
+
+}  // namespace cutover::switchover

@@ -1,0 +1,24 @@
+// What must hold before a move starts. Each failure names the server, what is
+// wrong and what to do; nothing is changed.
+// Thread-safety: plain functions over the connections passed in.
+#pragma once
+
+#include "common/error.h"
+#include "db/connection.h"
+#include "switchover/proxy_admin.h"
+#include "switchover/switchover.h"
+
+namespace cutover::switchover {
+
+// `from` is the current primary, `to` the replica that will take over.
+[[nodiscard]] Status CheckBeforeMove(const SwitchoverOptions& options, const ServerRole& from, const ServerRole& to,
+                                     db::Connection& from_conn, db::Connection& to_conn, ProxyAdmin& proxy);
+
+// Threads on `conn`'s server with a transaction open longer than `seconds`
+// ("id 12 (app@10.0.0.7, 42 s)"), excluding `conn` itself.
+[[nodiscard]] Result<std::vector<std::string>> OpenTransactions(db::Connection& conn, int64_t seconds);
+
+// KILLs every connection with an open InnoDB transaction except `conn`; returns how many.
+[[nodiscard]] Result<int> KillOpenTransactions(db::Connection& conn);
+
+}  // namespace cutover::switchover

@@ -1,0 +1,44 @@
+// A blocking client for a cutover proxy's admin API (HTTP/1.1, bearer token):
+// what the switchover uses to pause, re-point and resume client sessions.
+// Thread-safety: none needed; each call opens its own connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+
+namespace cutover::switchover {
+
+struct ProxyAddress {
+  std::string host;
+  uint16_t port = 0;
+  std::string token;
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+};
+
+class ProxyAdmin {
+ public:
+  explicit ProxyAdmin(ProxyAddress address) : address_(std::move(address)) {}
+
+  // GET /status.
+  [[nodiscard]] Result<nlohmann::json> Status();
+  // POST /pause; the reply says whether every session drained.
+  [[nodiscard]] Result<nlohmann::json> Pause(std::chrono::milliseconds drain_timeout);
+  [[nodiscard]] Result<nlohmann::json> Resume();
+  // POST /repoint; pinned sessions are closed when `close_pinned`, else the call fails.
+  [[nodiscard]] Result<nlohmann::json> Repoint(const std::string& host, uint16_t port, bool close_pinned);
+
+  const ProxyAddress& address() const { return address_; }
+
+ private:
+  Result<nlohmann::json> Call(const std::string& method, const std::string& path, const nlohmann::json& body,
+                              std::chrono::milliseconds timeout);
+
+  ProxyAddress address_;
+};
+
+}  // namespace cutover::switchover

@@ -1,0 +1,393 @@
+#include "switchover/switchover.h"
+
+#include <ctime>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "db/connection.h"
+#include "replication/replica.h"
+#include "switchover/prechecks.h"
+
+namespace cutover::switchover {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string UtcNow() {
+  std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+const ServerRole& Role(const SwitchoverOptions& o, std::string_view name) {
+  return name == "source" ? o.source : o.target;
+}
+
+Result<db::Connection> ConnectRole(const ServerRole& r) {
+  auto conn = db::Connection::Connect(r.admin);
+  if (!conn) return Fail(conn.error().WithContext(fmt::format("cannot log in to the {} ([{}])", r.role, r.role)));
+  return conn;
+}
+
+// One move from `from` to `to`, step by step, each saved before it acts.
+class Move {
+ public:
+  Move(const SwitchoverOptions& options, SwitchoverObserver& observer, MoveState state)
+      : options_(options),
+        observer_(observer),
+        state_(std::move(state)),
+        from_(Role(options, state_.from)),
+        to_(Role(options, state_.to)),
+        proxy_(options.proxy) {}
+
+  Status Connect() {
+    auto f = ConnectRole(from_);
+    if (!f) return Fail(f.error());
+    auto t = ConnectRole(to_);
+    if (!t) return Fail(t.error());
+    from_conn_.emplace(std::move(*f));
+    to_conn_.emplace(std::move(*t));
+    return {};
+  }
+
+  Status Precheck() {
+    return Timed("pre-checks", [&] { return CheckBeforeMove(options_, from_, to_, *from_conn_, *to_conn_, proxy_); });
+  }
+
+  // Runs every step from `first` on. Before the commit point a failure undoes
+  // the move; after it, the state file keeps the step for --resume.
+  Result<SwitchoverReport> Forward(Step first) {
+    struct Action {
+      Step step;
+      const char* name;
+      Status (Move::*run)();
+    };
+    const Action actions[] = {{Step::kPause, "pause", &Move::Pause},
+                              {Step::kFence, "fence", &Move::Fence},
+                              {Step::kCatchUp, "catch-up", &Move::CatchUp},
+                              {Step::kPromote, "promote", &Move::Promote},
+                              {Step::kRepoint, "repoint", &Move::Repoint},
+                              {Step::kResume, "resume", &Move::Resume},
+                              {Step::kReverseReplication, "reverse-replication", &Move::ReverseReplication}};
+    for (const Action& a : actions) {
+      if (a.step < first) continue;
+      if (Status st = Save(a.step); !st) return Fail(st.error());
+      Status st = Timed(a.name, [&] { return (this->*a.run)(); });
+      if (st) continue;
+      // Until the new primary is writable, failing means going back.
+      if (!Committed()) return Fail(Explain(st.error(), Undo()));
+      return Fail(st.error().WithContext(fmt::format(
+          "the move is past its commit point ({} is the primary) and stopped at step {}; fix the cause and run "
+          "cutover switchover --resume",
+          to_.role, a.name)));
+    }
+    state_.in_progress = false;
+    state_.step = Step::kDone;
+    if (Status st = SaveMoveState(options_.state_file, state_); !st) return Fail(st.error());
+    SwitchoverReport report{state_.from, state_.to, state_.final_gtid, state_.timeline, client_pause_ms_};
+    return report;
+  }
+
+  // Puts everything back as it was before the move. Returns the problems met
+  // on the way (empty when the undo is clean).
+  // REQUIRES: !Committed().
+  std::vector<std::string> Undo() {
+    std::vector<std::string> problems;
+    if (state_.step >= Step::kFence) {
+      if (Status st = Unfence(); !st) problems.push_back(st.error().message());
+    }
+    if (state_.step >= Step::kCatchUp) {
+      if (Status st = RestoreReplica(); !st) problems.push_back(st.error().message());
+    }
+    if (state_.step >= Step::kPause) {
+      if (auto r = proxy_.Resume(); !r) problems.push_back(r.error().message());
+    }
+    state_.in_progress = false;
+    if (Status st = SaveMoveState(options_.state_file, state_); !st) problems.push_back(st.error().message());
+    observer_.Step("rolled back", fmt::format("{} is still the primary; clients resumed on it", from_.role));
+    return problems;
+  }
+
+  Error Explain(const Error& cause, const std::vector<std::string>& problems) const {
+    std::string message = fmt::format("switchover rolled back, {} is still the primary: {}", from_.role, cause.message());
+    for (const auto& p : problems) message += "\n  while rolling back: " + p;
+    return Error(cause.code(), message);
+  }
+
+  // Has the new primary become writable (in this run or an earlier one)?
+  bool Committed() const { return promoted_ || state_.primary == to_.role; }
+
+  // Asks the new primary itself, for a move whose orchestrator died
+  // mid-promotion: writable and no longer a replica means promoted.
+  Result<bool> TargetWritable() {
+    auto ro = to_conn_->QueryValue("SELECT @@GLOBAL.read_only");
+    if (!ro) return Fail(ro.error());
+    auto status = replication::ReadReplicaStatus(*to_conn_);
+    if (!status) return Fail(status.error());
+    return *ro == "0" && !status->configured;
+  }
+
+  const MoveState& state() const { return state_; }
+
+ private:
+  Status Save(Step step) {
+    state_.step = step;
+    return SaveMoveState(options_.state_file, state_);
+  }
+
+  Status Timed(const char* name, const std::function<Status()>& run) {
+    const auto start = Clock::now();
+    Status st = run();
+    const double ms = MsSince(start);
+    state_.timeline.push_back({name, ms});
+    observer_.Step(name, st ? fmt::format("{:.1f} ms{}", ms, detail_.empty() ? "" : ", " + detail_)
+                            : fmt::format("failed after {:.1f} ms", ms));
+    detail_.clear();
+    return st;
+  }
+
+  Status Pause() {
+    pause_start_ = Clock::now();
+    auto r = proxy_.Pause(options_.drain_timeout);
+    if (!r) return Fail(r.error());
+    if (!(*r)["drained"].get<bool>() && options_.kill_open_transactions) {
+      auto killed = KillOpenTransactions(*from_conn_);
+      if (!killed) return Fail(killed.error());
+      detail_ = fmt::format("killed {} open transaction(s)", *killed);
+      r = proxy_.Pause(options_.drain_timeout);
+      if (!r) return Fail(r.error());
+    }
+    if (!(*r)["drained"].get<bool>()) {
+      std::string busy;
+      for (const auto& s : (*r)["busy"]) {
+        busy += fmt::format("{}session {} ({} from {}): {}", busy.empty() ? "" : "; ", s["id"].get<int>(),
+                            s["user"].get<std::string>(), s["client"].get<std::string>(),
+                            s["busy_reason"].get<std::string>());
+      }
+      return Fail(Error::Timeout(fmt::format(
+          "sessions still inside a transaction after the {} ms drain: {}; retry, or pass --kill-open-transactions",
+          options_.drain_timeout.count(), busy)));
+    }
+    return {};
+  }
+
+  // Stops every commit on the old primary, including privileged users', then
+  // reads its final position.
+  Status Fence() {
+    auto ro = from_conn_->QueryValue("SELECT @@GLOBAL.read_only");
+    if (!ro) return Fail(ro.error());
+    if (state_.final_gtid.empty()) state_.from_was_read_only = *ro == "1";
+    // Connections that still hold a transaction are not the (drained) proxy's:
+    // they bypass it. Kill them so read_only does not wait on them.
+    auto killed = KillOpenTransactions(*from_conn_);
+    if (!killed) return Fail(killed.error());
+    for (const char* sql : {"SET SESSION lock_wait_timeout = 5", "SET GLOBAL read_only = ON",
+                            // read_only does not stop READ_ONLY ADMIN holders; this stops every commit.
+                            "BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"}) {
+      if (Status st = from_conn_->Execute(sql); !st) {
+        return Fail(st.error().WithContext(fmt::format("fencing the old primary ({})", sql)));
+      }
+    }
+    auto gtid = replication::ReadBinlogGtid(*from_conn_);
+    if (!gtid) return Fail(gtid.error());
+    state_.final_gtid = *gtid;
+    detail_ = fmt::format("final GTID '{}'{}", *gtid, *killed ? fmt::format(", killed {} writer(s)", *killed) : "");
+    return SaveMoveState(options_.state_file, state_);
+  }
+
+  Status Unfence() {
+    (void)from_conn_->Execute("BACKUP STAGE END");  // fails harmlessly when no stage is held
+    const std::string sql = fmt::format("SET GLOBAL read_only = {}", state_.from_was_read_only ? "ON" : "OFF");
+    Status st = from_conn_->Execute(sql);
+    if (st || st.error().code() != ErrorCode::kIo) return st;
+    auto fresh = ConnectRole(from_);  // the fence session died; the stage died with it
+    if (!fresh) return Fail(fresh.error());
+    return fresh->Execute(sql);
+  }
+
+  Status CatchUp() {
+    // A promotion cut short by a dead orchestrator already stopped replication:
+    // then the target must hold the final position already.
+    auto status = replication::ReadReplicaStatus(*to_conn_);
+    if (!status) return Fail(status.error());
+    if (!status->configured) {
+      auto reached = to_conn_->QueryValue(
+          fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", to_conn_->Quote(state_.final_gtid)));
+      if (!reached) return Fail(reached.error());
+      if (*reached == "0") return {};
+      return Fail(Error::Precondition(fmt::format("{} no longer replicates and lacks the final GTID {}",
+                                                  to_conn_->where(), state_.final_gtid)));
+    }
+    return replication::WaitForGtid(*to_conn_, state_.final_gtid,
+                                    std::chrono::duration_cast<std::chrono::milliseconds>(options_.catchup_timeout));
+  }
+
+  Status Promote() {
+    if (Status st = replication::StopAndForgetReplica(*to_conn_); !st) return st;
+    if (Status st = to_conn_->Execute("SET GLOBAL read_only = OFF"); !st) return st;
+    promoted_ = true;
+    state_.primary = to_.role;
+    return SaveMoveState(options_.state_file, state_);
+  }
+
+  // Undo of a promotion that stopped half-way: the new primary replicates again.
+  Status RestoreReplica() {
+    auto status = replication::ReadReplicaStatus(*to_conn_);
+    if (!status) return Fail(status.error());
+    if (status->configured) return {};
+    replication::SourceAddress from_addr{from_.repl_host, from_.repl_port, options_.repl_user, options_.repl_password};
+    if (Status st = to_conn_->Execute("SET GLOBAL read_only = ON"); !st) return st;
+    return replication::StartReplica(*to_conn_, from_addr, state_.final_gtid);
+  }
+
+  Status Repoint() {
+    Result<nlohmann::json> r = Fail(Error::Io("not tried"));
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      r = proxy_.Repoint(to_.admin.host, to_.admin.port, options_.close_pinned);
+      if (r) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!r) return Fail(r.error());
+    detail_ = fmt::format("{} session(s) moved", (*r)["moved"].get<int>());
+    return {};
+  }
+
+  Status Resume() {
+    auto r = proxy_.Resume();
+    if (!r) return Fail(r.error());
+    client_pause_ms_ = MsSince(pause_start_);
+    detail_ = fmt::format("clients paused {:.1f} ms in all", client_pause_ms_);
+    return {};
+  }
+
+  // The old primary follows the new one, so that a rollback loses nothing.
+  Status ReverseReplication() {
+    (void)from_conn_->Execute("BACKUP STAGE END");
+    if (Status st = replication::StopAndForgetReplica(*from_conn_); !st) return st;
+    replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
+    return replication::StartReplica(*from_conn_, to_addr, state_.final_gtid);
+  }
+
+  const SwitchoverOptions& options_;
+  SwitchoverObserver& observer_;
+  MoveState state_;
+  const ServerRole& from_;
+  const ServerRole& to_;
+  ProxyAdmin proxy_;
+  std::optional<db::Connection> from_conn_;  // also holds the fence (BACKUP STAGE)
+  std::optional<db::Connection> to_conn_;
+  Clock::time_point pause_start_ = Clock::now();
+  double client_pause_ms_ = 0;
+  bool promoted_ = false;  // the new primary became writable in this run
+  std::string detail_;     // extra words for the current step's line
+};
+
+Result<MoveState> LoadIdle(const SwitchoverOptions& options) {
+  auto state = LoadMoveState(options.state_file);
+  if (!state) return Fail(state.error());
+  if (state->in_progress) {
+    return Fail(Error::Precondition(fmt::format(
+        "a move from {} to {} started {} stopped at step {}; run cutover switchover --resume to finish it or "
+        "--abort to undo it (state file {})",
+        state->from, state->to, state->started_at, StepName(state->step), options.state_file)));
+  }
+  return state;
+}
+
+}  // namespace
+
+Result<SwitchoverReport> RunSwitchover(const SwitchoverOptions& options, std::string_view to_role,
+                                       SwitchoverObserver& observer) {
+  auto lock = MoveLock::Acquire(options.state_file);
+  if (!lock) return Fail(lock.error());
+  auto state = LoadIdle(options);
+  if (!state) return Fail(state.error());
+  const std::string from_role = to_role == "target" ? "source" : "target";
+  if (state->primary == to_role) {
+    return Fail(Error::Precondition(fmt::format("the {} is already the primary (state file {}){}", to_role,
+                                                options.state_file,
+                                                to_role == "target" ? "; to move back run cutover rollback" : "")));
+  }
+  if (state->old_released) {
+    return Fail(Error::Precondition(fmt::format(
+        "cutover finish released the {}; it no longer follows the primary, so it cannot take over", to_role)));
+  }
+  state->in_progress = true;
+  state->from = from_role;
+  state->to = std::string(to_role);
+  state->step = Step::kPrechecked;
+  state->started_at = UtcNow();
+  state->final_gtid.clear();
+  state->timeline.clear();
+  Move move(options, observer, *state);
+  if (Status st = move.Connect(); !st) return Fail(st.error());
+  if (Status st = move.Precheck(); !st) return Fail(st.error());  // nothing saved, nothing changed
+  return move.Forward(Step::kPause);
+}
+
+Result<SwitchoverReport> ResumeSwitchover(const SwitchoverOptions& options, SwitchoverObserver& observer) {
+  auto lock = MoveLock::Acquire(options.state_file);
+  if (!lock) return Fail(lock.error());
+  auto state = LoadMoveState(options.state_file);
+  if (!state) return Fail(state.error());
+  if (!state->in_progress) return Fail(Error::Precondition("no move is in progress; nothing to resume"));
+  observer.Step("resume", fmt::format("continuing the move from {} to {} at step {}", state->from, state->to,
+                                      StepName(state->step)));
+  Move move(options, observer, *state);
+  if (Status st = move.Connect(); !st) return Fail(st.error());
+  // The pause and the fence died with the old orchestrator's connections: take
+  // them again. Before the commit point the move is redone from the pause;
+  // after it, the promotion (idempotent) is repeated under a fresh fence.
+  return move.Forward(Step::kPause);
+}
+
+Status AbortSwitchover(const SwitchoverOptions& options, SwitchoverObserver& observer) {
+  auto lock = MoveLock::Acquire(options.state_file);
+  if (!lock) return Fail(lock.error());
+  auto state = LoadMoveState(options.state_file);
+  if (!state) return Fail(state.error());
+  if (!state->in_progress) return Fail(Error::Precondition("no move is in progress; nothing to abort"));
+  Move move(options, observer, *state);
+  if (Status st = move.Connect(); !st) return Fail(st.error());
+  auto writable = move.TargetWritable();
+  if (!writable) return Fail(writable.error());
+  if (move.Committed() || *writable) {
+    return Fail(Error::Precondition(fmt::format(
+        "the move reached its commit point ({} is writable); it can only go forward: run cutover switchover --resume, "
+        "then cutover rollback if you want the {} back",
+        state->to, state->from)));
+  }
+  std::vector<std::string> problems = move.Undo();
+  if (problems.empty()) return {};
+  return Fail(move.Explain(Error::Cancelled("aborted on request"), problems));
+}
+
+Status FinishMove(const SwitchoverOptions& options, SwitchoverObserver& observer) {
+  auto lock = MoveLock::Acquire(options.state_file);
+  if (!lock) return Fail(lock.error());
+  auto state = LoadIdle(options);
+  if (!state) return Fail(state.error());
+  if (state->old_released) return Fail(Error::Precondition("cutover finish already ran"));
+  if (state->primary != "target") {
+    return Fail(Error::Precondition("the source is the primary: no move to finish (run cutover switchover first)"));
+  }
+  const ServerRole& old = options.source;
+  auto conn = ConnectRole(old);
+  if (!conn) return Fail(conn.error());
+  if (Status st = replication::StopAndForgetReplica(*conn); !st) return st;
+  state->old_released = true;
+  if (Status st = SaveMoveState(options.state_file, *state); !st) return st;
+  observer.Step("finish", fmt::format("{} {} no longer follows the primary; it stays read-only and can be retired",
+                                      old.role, conn->where()));
+  return {};
+}
+
+}  // namespace cutover::switchover
