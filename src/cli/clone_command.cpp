@@ -9,6 +9,7 @@
 #include "clone/clone_marker.h"
 #include "db/connection.h"
 #include "replication/replica.h"
+#include "switchover/move_state.h"
 
 namespace cutover::cli {
 namespace {
@@ -63,9 +64,16 @@ int RunReplicationStatus(const ReplicationStatusOptions& options) {
     fmt::print(stderr, "cutover replication status: {}\n", e.message());
     return 2;
   };
-  auto source = db::Connection::Connect(ToEndpoint(*config->source));
+  // After a switchover the roles are swapped: the source follows the target.
+  auto moves = switchover::LoadMoveState(config->switchover.state_file);
+  if (!moves) return fail(moves.error());
+  const bool swapped = moves->primary == "target";
+  const ServerConfig& primary = swapped ? *config->target : *config->source;
+  const ServerConfig& replica = swapped ? *config->source : *config->target;
+  if (swapped && !options.json) fmt::print("after the switchover, the target is the primary and the source its replica\n");
+  auto source = db::Connection::Connect(ToEndpoint(primary));
   if (!source) return fail(source.error());
-  auto target = db::Connection::Connect(ToEndpoint(*config->target));
+  auto target = db::Connection::Connect(ToEndpoint(replica));
   if (!target) return fail(target.error());
   auto status = replication::ReadReplicaStatus(*target);
   if (!status) return fail(status.error());
@@ -87,6 +95,7 @@ int RunReplicationStatus(const ReplicationStatusOptions& options) {
                      {"configured", status->configured},
                      {"io_thread", status->io_running},
                      {"sql_thread", status->sql_running},
+                     {"primary_role", swapped ? "target" : "source"},
                      {"source", fmt::format("{}:{}", status->source_host, status->source_port)},
                      {"using_gtid", status->using_gtid},
                      {"last_io_error", status->last_io_error},
@@ -98,9 +107,9 @@ int RunReplicationStatus(const ReplicationStatusOptions& options) {
     j["seconds_behind"] = status->seconds_behind ? nlohmann::json(*status->seconds_behind) : nlohmann::json();
     fmt::print("{}\n", j.dump(2));
   } else {
-    fmt::print("target {}: {}\n", target->where(), status->Describe());
-    fmt::print("source {} GTID (gtid_binlog_pos): '{}'\n", source->where(), *source_gtid);
-    fmt::print("target {} applied (gtid_slave_pos): '{}'{}\n", target->where(), *applied,
+    fmt::print("replica {}: {}\n", target->where(), status->Describe());
+    fmt::print("primary {} GTID (gtid_binlog_pos): '{}'\n", source->where(), *source_gtid);
+    fmt::print("replica {} applied (gtid_slave_pos): '{}'{}\n", target->where(), *applied,
                caught_up ? " - caught up" : "");
     if (*incomplete) {
       fmt::print("target holds an INCOMPLETE clone (started {} from {}); rerun cutover clone to start over\n",
