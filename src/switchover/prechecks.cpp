@@ -116,17 +116,22 @@ Result<std::vector<std::string>> OpenTransactions(db::Connection& conn, int64_t 
   return out;
 }
 
-Result<int> KillOpenTransactions(db::Connection& conn) {
+Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn, uint64_t spare) {
   auto r = conn.Query(fmt::format(
-      "SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id NOT IN (0, {})",
-      conn.thread_id()));
+      "SELECT t.trx_mysql_thread_id, IFNULL(p.USER,''), IFNULL(p.HOST,''), IFNULL(LEFT(p.INFO, 60),''), t.trx_state "
+      "FROM information_schema.INNODB_TRX t LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+      "WHERE t.trx_mysql_thread_id NOT IN (0, {}, {})",
+      conn.thread_id(), spare));
   if (!r) return Fail(r.error());
-  int killed = 0;
+  std::vector<std::string> killed;
   for (const db::Row& row : r->rows) {
     constexpr int kErrNoSuchThread = 1094;
     Status st = conn.Execute("KILL CONNECTION " + row[0].value_or("0"));
     if (!st && st.error().server_errno() != kErrNoSuchThread) return Fail(st.error());
-    killed += st ? 1 : 0;
+    if (st) {
+      killed.push_back(fmt::format("id {} ({}@{}, {}: {})", row[0].value_or(""), row[1].value_or(""),
+                                   row[2].value_or(""), row[4].value_or(""), row[3].value_or("")));
+    }
   }
   return killed;
 }
@@ -143,6 +148,14 @@ Status CheckBeforeMove(const SwitchoverOptions& options, const ServerRole& from,
   }
   for (db::Connection* c : {&from_conn, &to_conn}) {
     if (Status st = CheckNoDdl(*c); !st) return st;
+  }
+  auto read_only = to_conn.QueryValue("SELECT @@GLOBAL.read_only");
+  if (!read_only) return Fail(read_only.error());
+  if (*read_only != "1") {
+    return Fail(Error::Precondition(fmt::format(
+        "{} is writable while it replicates; SET GLOBAL read_only = ON on it first (cutover clone does), so that "
+        "nothing but replication writes there before the move",
+        to_conn.where())));
   }
   auto log_bin = to_conn.QueryValue("SELECT @@GLOBAL.log_bin");
   if (!log_bin) return Fail(log_bin.error());

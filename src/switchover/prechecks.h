@@ -18,7 +18,8 @@ namespace cutover::switchover {
 // ("id 12 (app@10.0.0.7, 42 s)"), excluding `conn` itself.
 [[nodiscard]] Result<std::vector<std::string>> OpenTransactions(db::Connection& conn, int64_t seconds);
 
-// KILLs every connection with an open InnoDB transaction except `conn`; returns how many.
-[[nodiscard]] Result<int> KillOpenTransactions(db::Connection& conn);
+// KILLs every connection with an open InnoDB transaction except `conn` and
+// the connection id `spare`; returns who was killed.
+[[nodiscard]] Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn, uint64_t spare = 0);
 
 }  // namespace cutover::switchover

@@ -53,8 +53,11 @@ class Move {
     if (!f) return Fail(f.error());
     auto t = ConnectRole(to_);
     if (!t) return Fail(t.error());
+    auto fence = ConnectRole(from_);
+    if (!fence) return Fail(fence.error());
     from_conn_.emplace(std::move(*f));
     to_conn_.emplace(std::move(*t));
+    fence_conn_.emplace(std::move(*fence));
     return {};
   }
 
@@ -126,13 +129,12 @@ class Move {
   bool Committed() const { return promoted_ || state_.primary == to_.role; }
 
   // Asks the new primary itself, for a move whose orchestrator died
-  // mid-promotion: writable and no longer a replica means promoted.
+  // mid-promotion. Pre-checks require it read-only before the move, so
+  // writable means promoted.
   Result<bool> TargetWritable() {
     auto ro = to_conn_->QueryValue("SELECT @@GLOBAL.read_only");
     if (!ro) return Fail(ro.error());
-    auto status = replication::ReadReplicaStatus(*to_conn_);
-    if (!status) return Fail(status.error());
-    return *ro == "0" && !status->configured;
+    return *ro == "0";
   }
 
   const MoveState& state() const { return state_; }
@@ -155,13 +157,21 @@ class Move {
   }
 
   Status Pause() {
+    // The slow stages of the fence (closing tables, waiting out DDL) run while
+    // clients still work; the fence itself then only blocks commits.
+    for (const char* sql : {"SET SESSION lock_wait_timeout = 5", "BACKUP STAGE START", "BACKUP STAGE FLUSH",
+                            "BACKUP STAGE BLOCK_DDL"}) {
+      if (Status st = fence_conn_->Execute(sql); !st) {
+        return Fail(st.error().WithContext(fmt::format("preparing the fence on the old primary ({}; needs RELOAD)", sql)));
+      }
+    }
     pause_start_ = Clock::now();
     auto r = proxy_.Pause(options_.drain_timeout);
     if (!r) return Fail(r.error());
     if (!(*r)["drained"].get<bool>() && options_.kill_open_transactions) {
-      auto killed = KillOpenTransactions(*from_conn_);
+      auto killed = KillOpenTransactions(*from_conn_, fence_conn_->thread_id());
       if (!killed) return Fail(killed.error());
-      detail_ = fmt::format("killed {} open transaction(s)", *killed);
+      detail_ = fmt::format("killed {} open transaction(s)", killed->size());
       r = proxy_.Pause(options_.drain_timeout);
       if (!r) return Fail(r.error());
     }
@@ -187,24 +197,27 @@ class Move {
     if (state_.final_gtid.empty()) state_.from_was_read_only = *ro == "1";
     // Connections that still hold a transaction are not the (drained) proxy's:
     // they bypass it. Kill them so read_only does not wait on them.
-    auto killed = KillOpenTransactions(*from_conn_);
+    auto killed = KillOpenTransactions(*from_conn_, fence_conn_->thread_id());
     if (!killed) return Fail(killed.error());
-    for (const char* sql : {"SET SESSION lock_wait_timeout = 5", "SET GLOBAL read_only = ON",
-                            // read_only does not stop READ_ONLY ADMIN holders; this stops every commit.
-                            "BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"}) {
-      if (Status st = from_conn_->Execute(sql); !st) {
-        return Fail(st.error().WithContext(fmt::format("fencing the old primary ({})", sql)));
-      }
+    // Two sessions: a session holding a backup stage may not change read_only.
+    if (Status st = from_conn_->Execute("SET GLOBAL read_only = ON"); !st) {
+      return Fail(st.error().WithContext("fencing the old primary (read_only)"));
+    }
+    // read_only does not stop READ_ONLY ADMIN holders; this stops every commit.
+    if (Status st = fence_conn_->Execute("BACKUP STAGE BLOCK_COMMIT"); !st) {
+      return Fail(st.error().WithContext("fencing the old primary (BACKUP STAGE BLOCK_COMMIT)"));
     }
     auto gtid = replication::ReadBinlogGtid(*from_conn_);
     if (!gtid) return Fail(gtid.error());
     state_.final_gtid = *gtid;
-    detail_ = fmt::format("final GTID '{}'{}", *gtid, *killed ? fmt::format(", killed {} writer(s)", *killed) : "");
+    std::string writers;
+    for (const std::string& k : *killed) writers += (writers.empty() ? "" : ", ") + k;
+    detail_ = fmt::format("final GTID '{}'{}", *gtid, writers.empty() ? "" : ", killed " + writers);
     return SaveMoveState(options_.state_file, state_);
   }
 
   Status Unfence() {
-    (void)from_conn_->Execute("BACKUP STAGE END");  // fails harmlessly when no stage is held
+    (void)fence_conn_->Execute("BACKUP STAGE END");  // fails harmlessly when no stage is held
     const std::string sql = fmt::format("SET GLOBAL read_only = {}", state_.from_was_read_only ? "ON" : "OFF");
     Status st = from_conn_->Execute(sql);
     if (st || st.error().code() != ErrorCode::kIo) return st;
@@ -230,8 +243,10 @@ class Move {
                                     std::chrono::duration_cast<std::chrono::milliseconds>(options_.catchup_timeout));
   }
 
+  // Makes the new primary writable. Its replication threads are left running
+  // until reverse replication is set up: the old primary, blocked by the
+  // fence, sends nothing more, and stopping them here would lengthen the pause.
   Status Promote() {
-    if (Status st = replication::StopAndForgetReplica(*to_conn_); !st) return st;
     if (Status st = to_conn_->Execute("SET GLOBAL read_only = OFF"); !st) return st;
     promoted_ = true;
     state_.primary = to_.role;
@@ -270,7 +285,9 @@ class Move {
 
   // The old primary follows the new one, so that a rollback loses nothing.
   Status ReverseReplication() {
-    (void)from_conn_->Execute("BACKUP STAGE END");
+    // The new primary stops following the old one before the fence lifts.
+    if (Status st = replication::StopAndForgetReplica(*to_conn_); !st) return st;
+    (void)fence_conn_->Execute("BACKUP STAGE END");
     if (Status st = replication::StopAndForgetReplica(*from_conn_); !st) return st;
     replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
     return replication::StartReplica(*from_conn_, to_addr, state_.final_gtid);
@@ -282,7 +299,8 @@ class Move {
   const ServerRole& from_;
   const ServerRole& to_;
   ProxyAdmin proxy_;
-  std::optional<db::Connection> from_conn_;  // also holds the fence (BACKUP STAGE)
+  std::optional<db::Connection> from_conn_;
+  std::optional<db::Connection> fence_conn_;  // on the old primary, holds the BACKUP STAGE locks
   std::optional<db::Connection> to_conn_;
   Clock::time_point pause_start_ = Clock::now();
   double client_pause_ms_ = 0;
