@@ -79,7 +79,10 @@ std::string ChunkSelect(const db::TableInfo& t, const std::string& where) {
   std::string columns;
   for (const db::ColumnInfo& c : t.columns) {
     if (c.generated) continue;
-    columns += (columns.empty() ? "" : ",") + QuoteIdentifier(c.name);
+    columns += columns.empty() ? "" : ",";
+    // The text protocol prints FLOAT with 6 digits; as a DOUBLE it is exact.
+    if (c.data_type == "float") columns += fmt::format("CAST({} AS DOUBLE)", QuoteIdentifier(c.name));
+    else columns += QuoteIdentifier(c.name);
   }
   std::string sql = fmt::format("SELECT {} FROM {}", columns, t.QualifiedName());
   sql += db::ForceKey(t);

@@ -19,8 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Big enough to amortize a round trip, small enough for any max_allowed_packet.
-constexpr uint64_t kMaxStatementBytes = 1 << 20;
+// Big enough to amortize a round trip; an INSERT must also fit any max_allowed_packet.
+constexpr uint64_t kLoadDataBatchBytes = 4 << 20;
+constexpr uint64_t kInsertBatchBytes = 1 << 20;
 
 std::chrono::milliseconds Since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
@@ -64,8 +65,11 @@ class ParallelCopy {
  private:
   Status Work(db::Connection& source) {
     auto target = ChunkCopier::OpenTargetSession(options_.target);
-    if (!target) return Fail(target.error().WithContext("target"));
-    ChunkCopier copier(source, *target, kMaxStatementBytes);
+    if (!target) return Fail(target.error());
+    auto method = ChunkCopier::ChooseWriteMethod(*target);
+    if (!method) return Fail(method.error());
+    ChunkCopier copier(source, *target, *method,
+                       *method == WriteMethod::kLoadData ? kLoadDataBatchBytes : kInsertBatchBytes);
     while (!failed_) {
       const size_t i = next_++;
       if (i >= chunks_.size()) break;

@@ -133,6 +133,40 @@ Status CheckReplicationUser(db::Connection& source, const CloneOptions& options)
       r.user, source.where())));
 }
 
+// Sequences hold state that a row copy does not carry; refuse rather than
+// produce a target whose NEXT VALUE FOR repeats values.
+Status CheckUnsupportedTables(db::Connection& source, const std::vector<std::string>& schemas) {
+  auto r = source.Query(fmt::format(
+      "SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_TYPE = 'SEQUENCE' "
+      "AND {}",
+      db::SchemaFilter(source, "TABLE_SCHEMA", schemas)));
+  if (!r) return Fail(r.error());
+  if (r->rows.empty()) return {};
+  std::vector<std::string> names;
+  for (const db::Row& row : r->rows) names.push_back(row[0].value_or(""));
+  return Fail(Error::Unsupported(fmt::format(
+      "source {} has sequence(s) {}; cutover clone cannot copy sequences yet: provision this target another way "
+      "(e.g. mariabackup) and use --adopt",
+      source.where(), Join(names))));
+}
+
+// System-versioned tables: only the current rows are copied.
+Status WarnAboutHistory(db::Connection& source, PrecheckReport& report) {
+  auto r = source.Query(fmt::format(
+      "SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_TYPE = "
+      "'SYSTEM VERSIONED' AND {}",
+      db::SchemaFilter(source, "TABLE_SCHEMA", report.schemas)));
+  if (!r) return Fail(r.error());
+  std::vector<std::string> names;
+  for (const db::Row& row : r->rows) names.push_back(row[0].value_or(""));
+  if (!names.empty()) {
+    report.warnings.push_back(fmt::format(
+        "{} system-versioned table(s): only their current rows are copied, not their history: {}", names.size(),
+        Join(names)));
+  }
+  return {};
+}
+
 void AddTableWarnings(PrecheckReport& report) {
   std::vector<std::string> no_key, no_pk, not_innodb;
   for (const db::TableInfo& t : report.tables) {
@@ -177,10 +211,12 @@ Result<PrecheckReport> RunPrechecks(db::Connection& source, db::Connection& targ
         "--force to drop and re-create the source's schemas there (other schemas are left alone)",
         target.where(), Join(report.target_schemas))));
   }
+  if (Status st = CheckUnsupportedTables(source, report.schemas); !st) return Fail(st.error());
   auto tables = db::ReadTables(source, report.schemas);
   if (!tables) return Fail(tables.error());
   report.tables = std::move(*tables);
   AddTableWarnings(report);
+  if (Status st = WarnAboutHistory(source, report); !st) return Fail(st.error());
   // Last, because it is the one check that may change something (on request).
   if (Status st = CheckReplicationUser(source, options); !st) return Fail(st.error());
   return report;

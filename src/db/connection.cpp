@@ -1,6 +1,9 @@
 #include "db/connection.h"
 
+#include <algorithm>
 #include <cassert>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <utility>
 
@@ -46,8 +49,8 @@ void ApplyOptions(MYSQL* mysql, const ConnectOptions& options) {
   mysql_optionsv(mysql, MYSQL_SET_CHARSET_NAME, options.charset.c_str());
   my_bool off = 0;
   mysql_optionsv(mysql, MYSQL_OPT_RECONNECT, &off);
-  unsigned int no_infile = 0;
-  mysql_optionsv(mysql, MYSQL_OPT_LOCAL_INFILE, &no_infile);
+  unsigned int local_infile = options.local_infile ? 1 : 0;
+  mysql_optionsv(mysql, MYSQL_OPT_LOCAL_INFILE, &local_infile);
 }
 
 }  // namespace
@@ -164,6 +167,50 @@ Status Connection::Stream(std::string_view sql, const std::function<Status(std::
   if (status && mysql_errno(mysql_) != 0) status = Fail(LastError());
   mysql_free_result(result);
   return status;
+}
+
+namespace {
+
+// The "file" LoadDataLocal() sends: a view of the caller's buffer.
+struct InMemoryFile {
+  std::string_view data;
+  size_t offset = 0;
+};
+
+int InfileInit(void** ptr, const char* /*filename*/, void* userdata) {
+  *ptr = userdata;
+  return 0;
+}
+
+int InfileRead(void* ptr, char* buf, unsigned int length) {
+  auto* file = static_cast<InMemoryFile*>(ptr);
+  const size_t n = std::min<size_t>(length, file->data.size() - file->offset);
+  std::memcpy(buf, file->data.data() + file->offset, n);
+  file->offset += n;
+  return static_cast<int>(n);
+}
+
+void InfileEnd(void* /*ptr*/) {}
+
+int InfileError(void* /*ptr*/, char* message, unsigned int length) {
+  std::snprintf(message, length, "cutover: in-memory LOAD DATA source failed");
+  return CR_UNKNOWN_ERROR;
+}
+
+}  // namespace
+
+Status Connection::LoadDataLocal(std::string_view load_statement, std::string_view data) {
+  assert(mysql_ != nullptr);
+  InMemoryFile file{data};
+  mysql_set_local_infile_handler(mysql_, InfileInit, InfileRead, InfileEnd, InfileError, &file);
+  Status st = Execute(load_statement);
+  mysql_set_local_infile_default(mysql_);
+  return st;
+}
+
+unsigned int Connection::warning_count() const {
+  assert(mysql_ != nullptr);
+  return mysql_warning_count(mysql_);
 }
 
 Result<std::optional<std::string>> Connection::QueryValue(std::string_view sql) {

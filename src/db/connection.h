@@ -40,6 +40,8 @@ struct ConnectOptions {
   std::string unix_socket;                // non-empty: connect over this socket, not TCP
   // "binary" makes the server send and take column bytes unconverted (data copy).
   std::string charset = "utf8mb4";
+  // Allow LoadDataLocal(). Off by default: a server could otherwise ask for any local file.
+  bool local_infile = false;
 };
 
 // One row; std::nullopt is SQL NULL. Values are the text protocol's bytes.
@@ -74,6 +76,12 @@ class Connection {
   // the result in memory. An error returned by `on_row` stops the stream (the
   // rest is read and dropped) and is returned.
   [[nodiscard]] Status Stream(std::string_view sql, const std::function<Status(std::span<const FieldView>)>& on_row);
+  // Runs `load_statement` (LOAD DATA LOCAL INFILE '<any name>' ...) and sends
+  // `data` as the file's content, from memory. REQUIRES: connected with
+  // ConnectOptions::local_infile.
+  [[nodiscard]] Status LoadDataLocal(std::string_view load_statement, std::string_view data);
+  // Warnings the last statement left (SHOW WARNINGS has them).
+  unsigned int warning_count() const;
   // The first column of the first row. kPrecondition when there is no row.
   [[nodiscard]] Result<std::optional<std::string>> QueryValue(std::string_view sql);
 

@@ -24,6 +24,17 @@ void AppendQuotedBytes(std::string& out, std::string_view bytes) {
   out.push_back('\'');
 }
 
+namespace {
+
+// The text protocol sends BIT(n) as ceil(n/8) big-endian bytes.
+void AppendBitAsInteger(std::string& out, std::string_view bytes) {
+  uint64_t v = 0;
+  for (unsigned char b : bytes) v = (v << 8) | b;
+  fmt::format_to(std::back_inserter(out), "{}", v);
+}
+
+}  // namespace
+
 void AppendLiteral(std::string& out, ValueKind kind, const FieldView& value) {
   if (!value) {
     out += "NULL";
@@ -33,16 +44,33 @@ void AppendLiteral(std::string& out, ValueKind kind, const FieldView& value) {
     case ValueKind::kNumber:
       out += *value;
       return;
-    case ValueKind::kBit: {
-      // The text protocol sends BIT(n) as ceil(n/8) big-endian bytes.
-      uint64_t v = 0;
-      for (unsigned char b : *value) v = (v << 8) | b;
-      fmt::format_to(std::back_inserter(out), "{}", v);
+    case ValueKind::kBit:
+      AppendBitAsInteger(out, *value);
       return;
-    }
     case ValueKind::kBytes:
       AppendQuotedBytes(out, *value);
       return;
+  }
+}
+
+void AppendLoadDataField(std::string& out, ValueKind kind, const FieldView& value) {
+  if (!value) {
+    out += "\\N";
+    return;
+  }
+  if (kind == ValueKind::kBit) {
+    AppendBitAsInteger(out, *value);
+    return;
+  }
+  for (char c : *value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\0': out += "\\0"; break;
+      default: out.push_back(c);
+    }
   }
 }
 

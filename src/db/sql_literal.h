@@ -20,4 +20,10 @@ void AppendQuotedBytes(std::string& out, std::string_view bytes);
 // Appends one value: NULL, a number, a BIT value as an integer, or quoted bytes.
 void AppendLiteral(std::string& out, ValueKind kind, const FieldView& value);
 
+// Appends one value as a field of LOAD DATA ... CHARACTER SET binary FIELDS
+// TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n': \N for NULL;
+// backslash, tab, newline, carriage return and NUL escaped; a BIT value as its
+// integer (the statement must SET the column from it, see chunk_copier).
+void AppendLoadDataField(std::string& out, ValueKind kind, const FieldView& value);
+
 }  // namespace cutover::db
