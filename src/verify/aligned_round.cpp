@@ -10,12 +10,15 @@
 namespace cutover::verify {
 
 Result<AlignedRound> AlignedRound::Open(const db::Endpoint& source, const db::Endpoint& target, int sessions) {
+  auto on = [](std::string_view role, const Error& e) {
+    return Error(e.code(), fmt::format("{} {}", role, e.message()));
+  };
   auto source_sessions = replication::OpenSnapshotSessions(source, sessions);
-  if (!source_sessions) return Fail(source_sessions.error());
+  if (!source_sessions) return Fail(on("source", source_sessions.error()));
   auto target_sessions = replication::OpenSnapshotSessions(target, sessions);
-  if (!target_sessions) return Fail(target_sessions.error());
+  if (!target_sessions) return Fail(on("target", target_sessions.error()));
   auto control = db::Connection::Connect(target);
-  if (!control) return Fail(control.error());
+  if (!control) return Fail(on("target", control.error()));
   replication::Snapshot snapshot;
   snapshot.connections = std::move(*source_sessions);
   return AlignedRound(std::move(snapshot), std::move(*target_sessions), std::move(*control));
@@ -47,7 +50,7 @@ Status AlignedRound::WaitStoppedAt(const std::string& gtid, std::chrono::seconds
 
 Status AlignedRound::Begin(std::chrono::seconds align_timeout) {
   const auto start = std::chrono::steady_clock::now();
-  if (Status st = control_.Execute("STOP SLAVE"); !st) return st;
+  if (Status st = control_.Execute("STOP SLAVE"); !st) return Fail(st.error().WithContext("target: STOP SLAVE"));
   auto ms = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(); };
   spdlog::debug("round: replication stopped after {:.1f} ms", ms());
   Status aligned = replication::LineUpSnapshots(source_, "source " + source_.connections.front().where());

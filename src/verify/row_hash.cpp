@@ -9,7 +9,9 @@ namespace cutover::verify {
 std::string RowHashExpr(const db::TableInfo& t) {
   std::string segments;
   for (const db::ColumnInfo& c : t.columns) {
-    const std::string name = db::QuoteIdentifier(c.name);
+    std::string name = db::QuoteIdentifier(c.name);
+    // The text form of a FLOAT has 6 digits and would hide a difference in the last bits.
+    if (c.data_type == "float") name = fmt::format("CAST({} AS DOUBLE)", name);
     segments += fmt::format("{}IFNULL(CONCAT(OCTET_LENGTH({}),':',CAST({} AS BINARY)),'N')",
                             segments.empty() ? "" : ",", name, name);
   }
