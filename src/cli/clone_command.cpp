@@ -9,7 +9,6 @@
 #include "clone/clone_marker.h"
 #include "db/connection.h"
 #include "replication/replica.h"
-#include "switchover/move_state.h"
 
 namespace cutover::cli {
 namespace {
@@ -64,12 +63,11 @@ int RunReplicationStatus(const ReplicationStatusOptions& options) {
     fmt::print(stderr, "cutover replication status: {}\n", e.message());
     return 2;
   };
-  // After a switchover the roles are swapped: the source follows the target.
-  auto moves = switchover::LoadMoveState(config->switchover.state_file);
-  if (!moves) return fail(moves.error());
-  const bool swapped = moves->primary == "target";
-  const ServerConfig& primary = swapped ? *config->target : *config->source;
-  const ServerConfig& replica = swapped ? *config->source : *config->target;
+  auto roles = ReadCurrentRoles(*config);
+  if (!roles) return fail(roles.error());
+  const bool swapped = roles->swapped;
+  const ServerConfig& primary = *roles->primary;
+  const ServerConfig& replica = *roles->replica;
   if (swapped && !options.json) fmt::print("after the switchover, the target is the primary and the source its replica\n");
   auto source = db::Connection::Connect(ToEndpoint(primary));
   if (!source) return fail(source.error());

@@ -1,5 +1,7 @@
 #include "cli/config.h"
 
+#include "switchover/move_state.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -192,6 +194,14 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin, uns
   }
   if (!problems.empty()) return Fail(Error::Config(problems.Join(origin)));
   return config;
+}
+
+Result<CurrentRoles> ReadCurrentRoles(const Config& config) {
+  auto moves = switchover::LoadMoveState(config.switchover.state_file);
+  if (!moves) return Fail(moves.error());
+  const bool swapped = moves->primary == "target";
+  return CurrentRoles{swapped ? &*config.target : &*config.source, swapped ? &*config.source : &*config.target,
+                      swapped};
 }
 
 Result<Config> LoadConfig(const std::string& path, unsigned needs) {

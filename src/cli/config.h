@@ -59,6 +59,17 @@ inline constexpr unsigned kProxyNeeds = kProxySection | kSourceSection;
 inline constexpr unsigned kCloneNeeds = kSourceSection | kTargetSection | kReplicationSection;
 inline constexpr unsigned kSwitchoverNeeds = kProxySection | kSourceSection | kTargetSection | kReplicationSection;
 
+// The primary and its replica right now: [source] and [target], or the other
+// way round once a switchover (per switchover.state_file) has made the target
+// the primary.
+struct CurrentRoles {
+  const ServerConfig* primary = nullptr;
+  const ServerConfig* replica = nullptr;
+  bool swapped = false;  // the target is the primary
+};
+// REQUIRES: config.source and config.target are set.
+[[nodiscard]] Result<CurrentRoles> ReadCurrentRoles(const Config& config);
+
 // Reads and validates a config file. Any password may instead be given as
 // `password_env = "VARIABLE"`, read from the environment. Sections present but
 // not in `needs` are still checked.

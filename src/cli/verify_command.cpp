@@ -126,8 +126,15 @@ int RunVerifyCommand(VerifyCommandOptions options) {
     fmt::print(stderr, "cutover verify: --chunk-time-ms must be at least 10\n");
     return 2;
   }
-  const ServerConfig& s = *config->source;
-  const ServerConfig& t = *config->target;
+  // After a switchover the target is the primary: compare it with the old source.
+  auto roles = ReadCurrentRoles(*config);
+  if (!roles) {
+    fmt::print(stderr, "cutover verify: {}\n", roles.error().message());
+    return 2;
+  }
+  const ServerConfig& s = *roles->primary;
+  const ServerConfig& t = *roles->replica;
+  if (roles->swapped && !options.json) fmt::print("after the switchover: comparing the target (primary) with the source\n");
   options.verify.source = {s.host, s.port, s.user, s.password};
   options.verify.target = {t.host, t.port, t.user, t.password};
   options.verify.chunk_time = std::chrono::milliseconds(options.chunk_time_ms);

@@ -67,7 +67,8 @@ Result<size_t> ParseHead(std::string_view head, HttpRequest& req) {
 json SessionJson(const SessionInfo& s) {
   return json{{"id", s.id}, {"worker", s.worker}, {"user", s.user}, {"client", s.client},
               {"backend", s.backend}, {"in_transaction", s.in_transaction}, {"busy", s.busy},
-              {"busy_reason", s.busy_reason}, {"pinned", s.pins != 0}, {"pin_reasons", s.pin_reasons}};
+              {"busy_reason", s.busy_reason}, {"pinned", s.pins != 0}, {"pin_reasons", s.pin_reasons},
+              {"backend_connection_id", s.backend_connection_id}, {"idle_in_transaction", s.idle_in_transaction}};
 }
 
 json StatusJson(const ProxyStatus& st) {
@@ -159,10 +160,15 @@ awaitable<HttpResponse> Dispatch(ProxyServer& server, const HttpRequest& req) {
     }
     const std::string pinned = body.value("pinned", "refuse");
     if (pinned != "refuse" && pinned != "close") co_return ErrorResponse(400, "pinned must be \"refuse\" or \"close\"");
+    const std::string open = body.value("open_transactions", "refuse");
+    if (open != "refuse" && open != "close") {
+      co_return ErrorResponse(400, "open_transactions must be \"refuse\" or \"close\"");
+    }
     // A named argument: g++ 12 destroys a class-type temporary passed by value
     // to a coroutine inside co_await twice.
     const HostPort target{body["host"].get<std::string>(), body["port"].get<uint16_t>()};
-    auto r = co_await server.Repoint(target, pinned == "close" ? PinnedPolicy::kClose : PinnedPolicy::kRefuse);
+    auto r = co_await server.Repoint(target, pinned == "close" ? PinnedPolicy::kClose : PinnedPolicy::kRefuse,
+                                     open == "close");
     if (!r) co_return ErrorResponse(StatusFor(r.error()), r.error().message());
     json closed = json::array();
     for (const auto& s : r->closed) closed.push_back(SessionJson(s));

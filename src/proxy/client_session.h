@@ -49,6 +49,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   uint32_t pins() const { return state_.pins(); }
   const SessionState& state() const { return state_; }
   std::string backend_address() const { return backend_ ? backend_->address().ToString() : ""; }
+  uint32_t backend_connection_id() const { return backend_ ? backend_->connection_id() : 0; }
   // A command in flight, a backend login under way or an open transaction:
   // the session is not at a transaction boundary.
   bool busy() const;

@@ -15,7 +15,8 @@ using Clock = std::chrono::steady_clock;
 
 SessionInfo Describe(const ClientSession& s, int worker) {
   return SessionInfo{s.id(), worker, s.user(), s.peer(), s.backend_address(), s.in_transaction(),
-                     s.busy(), s.BusyReason(), s.pins(), DescribePins(s.pins())};
+                     s.busy(), s.BusyReason(), s.pins(), DescribePins(s.pins()), s.backend_connection_id(),
+                     s.busy() && s.phase() == ClientSession::Phase::kIdle && s.in_transaction()};
 }
 
 // Runs a task on a worker's thread and resumes the caller on its own loop
@@ -57,7 +58,7 @@ awaitable<MoveResults> PrepareMovesOn(ProxyWorker* worker, HostPort target) {
   auto latch = std::make_shared<MoveLatch>(worker->context());
   std::vector<std::shared_ptr<ClientSession>> sessions;
   for (ClientSession* s : worker->sessions()) {
-    if (s->has_backend() && s->pins() == 0) sessions.push_back(s->shared_from_this());
+    if (s->has_backend() && s->pins() == 0 && !s->in_transaction()) sessions.push_back(s->shared_from_this());
   }
   latch->pending = sessions.size();
   for (auto& s : sessions) asio::co_spawn(worker->context(), PrepareOne(s, target, latch), asio::detached);
@@ -235,14 +236,17 @@ awaitable<void> ProxyServer::Resume() {
   co_return;
 }
 
-awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPolicy policy) {
+awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPolicy policy,
+                                                     bool close_open_transactions) {
   const auto start = Clock::now();
   if (!shared_.paused.load()) co_return Fail(Error::Precondition("re-point needs a pause first (POST /pause)"));
   if (repointing_) co_return Fail(Error::Precondition("another re-point is in progress"));
   RepointResult result{shared_.Primary(), target};
   std::vector<SessionInfo> busy, pinned;
+  std::vector<SessionInfo> in_transaction;
   for (auto& s : co_await CollectSessions()) {
-    if (s.busy) busy.push_back(s);
+    if (s.idle_in_transaction && close_open_transactions) in_transaction.push_back(s);
+    else if (s.busy) busy.push_back(s);
     else if (s.pins != 0 && !s.backend.empty()) pinned.push_back(s);
   }
   if (!busy.empty()) {
@@ -273,6 +277,7 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   std::vector<uint32_t> doomed;
   if (commit) {
     for (const auto& p : pinned) doomed.push_back(p.id);
+    for (const auto& t : in_transaction) doomed.push_back(t.id);
   }
   const std::string message = fmt::format(
       "cutover: this session was closed because the database moved to {} and its state cannot move", target.ToString());
@@ -286,6 +291,7 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   shared_.SetPrimary(target);
   shared_.SetGreeting(*greeting);
   result.closed = std::move(pinned);
+  result.closed.insert(result.closed.end(), in_transaction.begin(), in_transaction.end());
   for (const auto& s : co_await CollectSessions()) result.moved += (s.backend == target.ToString());
   result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   spdlog::info("re-pointed {} session(s) from {} to {} in {} us", result.moved, result.from.ToString(),

@@ -34,6 +34,8 @@ struct SessionInfo {
   std::string busy_reason;
   uint32_t pins = 0;
   std::string pin_reasons;
+  uint32_t backend_connection_id = 0;  // the server's id for the backend connection (its KILL target); 0: none
+  bool idle_in_transaction = false;    // busy only because a transaction is open, no command in flight
 };
 
 struct ProxyStatus {
@@ -88,7 +90,10 @@ class ProxyServer {
   awaitable<PauseResult> Pause(std::chrono::milliseconds drain_timeout);
   awaitable<void> Resume();
   // Moves every session to `target`. REQUIRES: paused, no session busy.
-  awaitable<Result<RepointResult>> Repoint(HostPort target, PinnedPolicy policy);
+  // With `close_open_transactions`, sessions idle inside a transaction (whose
+  // backend connection the switchover killed) are closed like pinned ones
+  // instead of refusing the move.
+  awaitable<Result<RepointResult>> Repoint(HostPort target, PinnedPolicy policy, bool close_open_transactions = false);
 
  private:
   awaitable<void> AcceptLoop();

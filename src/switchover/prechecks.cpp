@@ -116,12 +116,14 @@ Result<std::vector<std::string>> OpenTransactions(db::Connection& conn, int64_t 
   return out;
 }
 
-Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn, uint64_t spare) {
+Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn, const std::vector<uint64_t>& spare) {
+  std::string excluded = fmt::format("0, {}", conn.thread_id());
+  for (uint64_t id : spare) excluded += fmt::format(", {}", id);
   auto r = conn.Query(fmt::format(
       "SELECT t.trx_mysql_thread_id, IFNULL(p.USER,''), IFNULL(p.HOST,''), IFNULL(LEFT(p.INFO, 60),''), t.trx_state "
       "FROM information_schema.INNODB_TRX t LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
-      "WHERE t.trx_mysql_thread_id NOT IN (0, {}, {})",
-      conn.thread_id(), spare));
+      "WHERE t.trx_mysql_thread_id NOT IN ({})",
+      excluded));
   if (!r) return Fail(r.error());
   std::vector<std::string> killed;
   for (const db::Row& row : r->rows) {

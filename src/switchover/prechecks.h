@@ -19,7 +19,8 @@ namespace cutover::switchover {
 [[nodiscard]] Result<std::vector<std::string>> OpenTransactions(db::Connection& conn, int64_t seconds);
 
 // KILLs every connection with an open InnoDB transaction except `conn` and
-// the connection id `spare`; returns who was killed.
-[[nodiscard]] Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn, uint64_t spare = 0);
+// the connection ids in `spare`; returns who was killed.
+[[nodiscard]] Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn,
+                                                                   const std::vector<uint64_t>& spare);
 
 }  // namespace cutover::switchover

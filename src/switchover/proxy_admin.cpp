@@ -100,8 +100,13 @@ Result<nlohmann::json> ProxyAdmin::Pause(std::chrono::milliseconds drain_timeout
 
 Result<nlohmann::json> ProxyAdmin::Resume() { return Call("POST", "/resume", nlohmann::json::object(), std::chrono::seconds(5)); }
 
-Result<nlohmann::json> ProxyAdmin::Repoint(const std::string& host, uint16_t port, bool close_pinned) {
-  return Call("POST", "/repoint", {{"host", host}, {"port", port}, {"pinned", close_pinned ? "close" : "refuse"}},
+Result<nlohmann::json> ProxyAdmin::Repoint(const std::string& host, uint16_t port, bool close_pinned,
+                                           bool close_open_transactions) {
+  return Call("POST", "/repoint",
+              {{"host", host},
+               {"port", port},
+               {"pinned", close_pinned ? "close" : "refuse"},
+               {"open_transactions", close_open_transactions ? "close" : "refuse"}},
               std::chrono::seconds(30));
 }
 

@@ -29,8 +29,10 @@ class ProxyAdmin {
   // POST /pause; the reply says whether every session drained.
   [[nodiscard]] Result<nlohmann::json> Pause(std::chrono::milliseconds drain_timeout);
   [[nodiscard]] Result<nlohmann::json> Resume();
-  // POST /repoint; pinned sessions are closed when `close_pinned`, else the call fails.
-  [[nodiscard]] Result<nlohmann::json> Repoint(const std::string& host, uint16_t port, bool close_pinned);
+  // POST /repoint. Pinned sessions, and sessions idle inside a transaction,
+  // are closed when asked; otherwise they make the call fail.
+  [[nodiscard]] Result<nlohmann::json> Repoint(const std::string& host, uint16_t port, bool close_pinned,
+                                               bool close_open_transactions);
 
   const ProxyAddress& address() const { return address_; }
 

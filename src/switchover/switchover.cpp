@@ -169,24 +169,39 @@ class Move {
     auto r = proxy_.Pause(options_.drain_timeout);
     if (!r) return Fail(r.error());
     if (!(*r)["drained"].get<bool>() && options_.kill_open_transactions) {
-      auto killed = KillOpenTransactions(*from_conn_, fence_conn_->thread_id());
+      // Their transactions die with their connections on the old primary; the
+      // proxy closes those sessions with an error at the re-point.
+      auto killed = KillOpenTransactions(*from_conn_, {fence_conn_->thread_id()});
       if (!killed) return Fail(killed.error());
       detail_ = fmt::format("killed {} open transaction(s)", killed->size());
-      r = proxy_.Pause(options_.drain_timeout);
+      close_open_transactions_ = true;
+      r = proxy_.Pause(std::chrono::milliseconds(500));
       if (!r) return Fail(r.error());
     }
-    if (!(*r)["drained"].get<bool>()) {
-      std::string busy;
-      for (const auto& s : (*r)["busy"]) {
-        busy += fmt::format("{}session {} ({} from {}): {}", busy.empty() ? "" : "; ", s["id"].get<int>(),
-                            s["user"].get<std::string>(), s["client"].get<std::string>(),
-                            s["busy_reason"].get<std::string>());
-      }
+    std::string busy;
+    for (const auto& s : (*r)["busy"]) {
+      if (close_open_transactions_ && s.value("idle_in_transaction", false)) continue;
+      busy += fmt::format("{}session {} ({} from {}): {}", busy.empty() ? "" : "; ", s["id"].get<int>(),
+                          s["user"].get<std::string>(), s["client"].get<std::string>(),
+                          s["busy_reason"].get<std::string>());
+    }
+    if (!busy.empty()) {
       return Fail(Error::Timeout(fmt::format(
           "sessions still inside a transaction after the {} ms drain: {}; retry, or pass --kill-open-transactions",
           options_.drain_timeout.count(), busy)));
     }
     return {};
+  }
+
+  // The proxy's own backend connections on the old primary: drained, never
+  // killed by the fence (InnoDB's transaction list can lag by 100 ms and
+  // still show a transaction that has just committed).
+  Result<std::vector<uint64_t>> ProxyBackendIds() {
+    auto status = proxy_.Status();
+    if (!status) return Fail(status.error());
+    std::vector<uint64_t> ids = {fence_conn_->thread_id()};
+    for (const auto& s : (*status)["sessions"]) ids.push_back(s.value("backend_connection_id", uint64_t{0}));
+    return ids;
   }
 
   // Stops every commit on the old primary, including privileged users', then
@@ -197,7 +212,9 @@ class Move {
     if (state_.final_gtid.empty()) state_.from_was_read_only = *ro == "1";
     // Connections that still hold a transaction are not the (drained) proxy's:
     // they bypass it. Kill them so read_only does not wait on them.
-    auto killed = KillOpenTransactions(*from_conn_, fence_conn_->thread_id());
+    auto spare = ProxyBackendIds();
+    if (!spare) return Fail(spare.error());
+    auto killed = KillOpenTransactions(*from_conn_, *spare);
     if (!killed) return Fail(killed.error());
     // Two sessions: a session holding a backup stage may not change read_only.
     if (Status st = from_conn_->Execute("SET GLOBAL read_only = ON"); !st) {
@@ -266,7 +283,7 @@ class Move {
   Status Repoint() {
     Result<nlohmann::json> r = Fail(Error::Io("not tried"));
     for (int attempt = 0; attempt < 3; ++attempt) {
-      r = proxy_.Repoint(to_.admin.host, to_.admin.port, options_.close_pinned);
+      r = proxy_.Repoint(to_.admin.host, to_.admin.port, options_.close_pinned, close_open_transactions_);
       if (r) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -290,7 +307,24 @@ class Move {
     (void)fence_conn_->Execute("BACKUP STAGE END");
     if (Status st = replication::StopAndForgetReplica(*from_conn_); !st) return st;
     replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
-    return replication::StartReplica(*from_conn_, to_addr, state_.final_gtid);
+    if (Status st = replication::StartReplica(*from_conn_, to_addr, state_.final_gtid); !st) return st;
+    return EnableEvents();
+  }
+
+  // Events were created DISABLE ON SLAVE on the replica. Enabling them on the
+  // new primary is replicated, and the old primary marks them
+  // SLAVESIDE_DISABLED in turn, so they run in one place only.
+  Status EnableEvents() {
+    auto events = to_conn_->Query(
+        "SELECT EVENT_SCHEMA, EVENT_NAME FROM information_schema.EVENTS WHERE STATUS = 'SLAVESIDE_DISABLED'");
+    if (!events) return Fail(events.error());
+    for (const db::Row& e : events->rows) {
+      Status st = to_conn_->Execute(fmt::format("ALTER EVENT {}.{} ENABLE", db::QuoteIdentifier(e[0].value_or("")),
+                                                db::QuoteIdentifier(e[1].value_or(""))));
+      if (!st) return Fail(st.error().WithContext("enabling events on the new primary"));
+    }
+    if (!events->rows.empty()) detail_ = fmt::format("{} event(s) enabled on the new primary", events->rows.size());
+    return {};
   }
 
   const SwitchoverOptions& options_;
@@ -305,6 +339,7 @@ class Move {
   Clock::time_point pause_start_ = Clock::now();
   double client_pause_ms_ = 0;
   bool promoted_ = false;  // the new primary became writable in this run
+  bool close_open_transactions_ = false;  // their transactions were killed: close those sessions
   std::string detail_;     // extra words for the current step's line
 };
 

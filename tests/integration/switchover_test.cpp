@@ -1,0 +1,517 @@
+// `cutover switchover`, `rollback`, `--resume`, `--abort` and `finish` against
+// two real mariadbd servers, the proxy in-process, and the proof workload
+// (8 clients, 300 operations/s) running through the proxy the whole time.
+// Every test ends with the user's questions answered against the final
+// primary: was any acknowledged write lost or duplicated, is the bank total
+// intact, is exactly one server writable, and did the clients resume.
+//
+// The cluster is shared (see switchover_fixture.h); the tests that leave it
+// unusable (a killed server, `finish`) come last and mark it dirty.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "clone_fixture.h"
+#include "replication/replica.h"
+#include "switchover_fixture.h"
+#include "verify/verify.h"
+
+namespace cutover::testing::switchover_tests {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class QuietVerify : public verify::VerifyObserver {
+ public:
+  void Step(std::string_view) override {}
+  void Warning(std::string_view what) override { fmt::print("[verify] warning: {}\n", what); }
+  void Progress(size_t, size_t, uint64_t, size_t) override {}
+};
+
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+double MsSince(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
+
+// A TCP port on 127.0.0.1 where nothing listens.
+uint16_t ClosedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class SwitchoverTest : public SwitchoverFixture {
+ protected:
+  // verify::RunVerify from the primary `from` to its replica `to`: identical.
+  void ExpectIdentical(const std::string& from, const std::string& to) {
+    verify::VerifyOptions v;
+    v.source = Server(from).RootEndpoint();
+    v.target = Server(to).RootEndpoint();
+    QuietVerify quiet;
+    std::atomic<bool> cancel{false};
+    const auto start = Clock::now();
+    auto report = verify::RunVerify(v, quiet, cancel);
+    ASSERT_TRUE(report) << "verify " << from << " -> " << to << ": " << report.error().message();
+    std::string different;
+    for (const auto& t : report->tables) {
+      if (t.verdict != verify::Verdict::kIdentical) {
+        different += fmt::format(" {}: {} ({} rows)", t.table, verify::VerdictName(t.verdict), t.differing_rows);
+      }
+    }
+    EXPECT_TRUE(report->identical()) << "verify " << from << " -> " << to << ":" << different;
+    EXPECT_GE(report->tables.size(), 3u);  // shop.customers, cutover_workload.appends and .accounts
+    fmt::print("[verify] {} -> {}: {} in {:.0f} ms, {} table(s), {} round(s)\n", from, to,
+               report->identical() ? "identical" : "DIFFERENT", MsSince(start), report->tables.size(),
+               report->rounds);
+  }
+
+  // The replica `role` replicates from `from` with both threads running (a
+  // replica just started gets 10 s to connect).
+  void ExpectReplicatesFrom(const std::string& role, const std::string& from) {
+    db::Connection conn = Root(role);
+    const auto deadline = Clock::now() + seconds(10);
+    for (;;) {
+      auto status = replication::ReadReplicaStatus(conn);
+      ASSERT_TRUE(status) << status.error().message();
+      const bool ok = status->configured && status->running() && status->source_port == Server(from).port();
+      if (ok) return;
+      if (Clock::now() > deadline) {
+        ADD_FAILURE() << role << " should replicate from the " << from << " (port " << Server(from).port()
+                      << "): " << status->Describe();
+        return;
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+
+  // Waits until the state file records the move at `step`; false if it never
+  // does within `timeout`.
+  bool WaitForStep(switchover::Step step, milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto state = switchover::LoadMoveState(state_file());
+      if (state && state->in_progress && state->step == step) return true;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return false;
+  }
+
+  // The proxy session ids (GET /status).
+  std::vector<int> SessionIds() {
+    std::vector<int> ids;
+    const nlohmann::json status = ProxyStatus();  // outlives the loop
+    for (const auto& s : status["sessions"]) ids.push_back(s["id"].get<int>());
+    return ids;
+  }
+
+  // Starts `cutover switchover --config` as a child, waits until its state
+  // file says it waits for the catch-up (the old primary fenced, clients
+  // paused), and SIGKILLs it there, as a crash of the orchestrator would.
+  // REQUIRES: the target's applier is blocked (TargetApplyBlock).
+  void KillOrchestratorDuringCatchUp(const std::string& config) {
+    clone_tests::BackgroundCutover child({CUTOVER_BINARY, "switchover", "--config", config});
+    const bool reached = WaitForStep(switchover::Step::kCatchUp, seconds(20));
+    child.Signal(SIGKILL);
+    child.Wait(seconds(10));
+    ASSERT_TRUE(reached) << "the orchestrator never reached the catch-up step:\n" << child.output();
+    fmt::print("[orchestrator] killed during catch-up; its output:\n{}", child.output());
+
+    // The crash leaves the move half-done: the old primary fenced, clients
+    // held at the proxy, the state file naming the step.
+    switchover::MoveState state = LoadState();
+    EXPECT_TRUE(state.in_progress);
+    EXPECT_EQ(state.step, switchover::Step::kCatchUp);
+    EXPECT_FALSE(state.final_gtid.empty());
+    EXPECT_EQ(ReadOnly("source"), "1") << "the fence (read_only) outlives the orchestrator";
+    EXPECT_TRUE(ProxyStatus().value("paused", false)) << "clients stay paused until max_pause_ms";
+  }
+};
+
+// 1. The whole journey and back: switchover, verify, rollback, verify.
+TEST_F(SwitchoverTest, SwitchoverAndRollbackUnderLoadLoseNothing) {
+  const switchover::SwitchoverOptions options = Options();
+  StepLog forward_steps;
+  auto forward = switchover::RunSwitchover(options, "target", forward_steps);
+  ASSERT_TRUE(forward) << forward.error().message() << "\n" << forward_steps.Text();
+  fmt::print("[switchover] source -> target, clients paused {:.1f} ms\n{}", forward->client_pause_ms,
+             forward_steps.Text());
+  EXPECT_LT(forward->client_pause_ms, 1000);
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"target"});
+  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("target"));
+  EXPECT_FALSE(ProxyStatus().value("paused", true));
+  switchover::MoveState state = LoadState();
+  EXPECT_EQ(state.primary, "target");
+  EXPECT_FALSE(state.in_progress);
+  ExpectReplicatesFrom("source", "target");  // reverse replication, so a rollback loses nothing
+  ExpectWorkloadProgress("after the switchover");
+
+  std::this_thread::sleep_for(seconds(1));
+  ExpectIdentical("target", "source");
+
+  StepLog back_steps;
+  auto back = switchover::RunSwitchover(options, "source", back_steps);
+  ASSERT_TRUE(back) << back.error().message() << "\n" << back_steps.Text();
+  fmt::print("[rollback] target -> source, clients paused {:.1f} ms\n{}", back->client_pause_ms, back_steps.Text());
+  EXPECT_LT(back->client_pause_ms, 1000);
+  EXPECT_EQ(LoadState().primary, "source");
+  ExpectReplicatesFrom("target", "source");
+  ExpectWorkloadProgress("after the rollback");
+  ExpectIdentical("source", "target");
+
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
+// 4. A client holds a transaction open through the proxy when the drain starts.
+TEST_F(SwitchoverTest, OpenTransactionFailsTheDrainCleanlyUnlessKilled) {
+  const std::vector<int> before = SessionIds();
+  auto connected = db::Connection::Connect(ProxyEndpoint());
+  ASSERT_TRUE(connected) << connected.error().message();
+  std::optional<db::Connection> holder(std::move(*connected));
+  ASSERT_TRUE(holder->Execute("START TRANSACTION"));
+  ASSERT_TRUE(holder->Execute("UPDATE shop.customers SET note = 'held open' WHERE id = 1"));
+  // The holder's proxy session: the one that appeared (the workload's clients
+  // keep their connections).
+  const nlohmann::json status = ProxyStatus();
+  std::vector<nlohmann::json> appeared;
+  for (const auto& s : status["sessions"]) {
+    if (std::find(before.begin(), before.end(), s["id"].get<int>()) == before.end()) appeared.push_back(s);
+  }
+  ASSERT_EQ(appeared.size(), 1u) << "the holder's proxy session in /status: " << status.dump();
+  const int holder_id = appeared[0]["id"].get<int>();
+  EXPECT_TRUE(appeared[0]["in_transaction"].get<bool>()) << appeared[0].dump();
+
+  switchover::SwitchoverOptions options = Options();
+  options.drain_timeout = seconds(1);
+  StepLog steps;
+  auto refused = switchover::RunSwitchover(options, "target", steps);
+  ASSERT_FALSE(refused) << "a transaction held open through the drain must stop the move\n" << steps.Text();
+  const std::string message = refused.error().message();
+  fmt::print("[switchover] refused as expected: {}\n", message);
+  EXPECT_TRUE(Contains(message, "rolled back")) << message;
+  EXPECT_TRUE(Contains(message, fmt::format("session {} ", holder_id))) << "names the busy session: " << message;
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
+  EXPECT_FALSE(ProxyStatus().value("paused", true));
+  EXPECT_FALSE(LoadState().in_progress);
+  EXPECT_EQ(LoadState().primary, "source");
+  ExpectReplicatesFrom("target", "source");
+  ExpectWorkloadProgress("after the refused switchover");
+  // The holder saw nothing: its transaction is still open and usable.
+  auto inside = holder->QueryValue("SELECT note FROM shop.customers WHERE id = 1");
+  ASSERT_TRUE(inside) << inside.error().message();
+  EXPECT_EQ(inside->value_or("<NULL>"), "held open");
+
+  options.kill_open_transactions = true;
+  StepLog kill_steps;
+  auto moved = switchover::RunSwitchover(options, "target", kill_steps);
+  // Killed or not, the holder's transaction is over: its COMMIT fails.
+  Status commit = holder->Execute("COMMIT");
+  EXPECT_FALSE(commit) << "the killed transaction's COMMIT must not succeed";
+  if (!commit) fmt::print("[holder] COMMIT after the kill: {}\n", commit.error().message());
+  holder.reset();
+  if (!moved) {
+    ADD_FAILURE() << "with kill_open_transactions the move must go through: " << moved.error().message() << "\n"
+                  << kill_steps.Text();
+  } else {
+    fmt::print("[switchover] with kill_open_transactions: clients paused {:.1f} ms\n{}", moved->client_pause_ms,
+               kill_steps.Text());
+    // The pause includes the drain timeout the holder used up.
+    EXPECT_LT(moved->client_pause_ms, 1000 + 1000);
+    EXPECT_EQ(WritableServers(), std::vector<std::string>{"target"});
+    EXPECT_EQ(ProxyStatus().value("primary", ""), Address("target"));
+    db::Connection on_target = Root("target");
+    auto note = on_target.QueryValue("SELECT IFNULL(note, '<NULL>') FROM shop.customers WHERE id = 1");
+    ASSERT_TRUE(note) << note.error().message();
+    EXPECT_EQ(note->value_or(""), "<NULL>") << "the killed transaction's update must not survive";
+    ExpectWorkloadProgress("after the switchover");
+
+    StepLog back_steps;
+    auto back = switchover::RunSwitchover(Options(), "source", back_steps);
+    ASSERT_TRUE(back) << back.error().message() << "\n" << back_steps.Text();
+    fmt::print("[rollback] clients paused {:.1f} ms\n", back->client_pause_ms);
+    EXPECT_LT(back->client_pause_ms, 1000);
+  }
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
+// 5. The proxy cannot be reached: the pre-checks fail and nothing changes.
+TEST_F(SwitchoverTest, UnreachableProxyFailsThePrechecksAndChangesNothing) {
+  switchover::SwitchoverOptions options = Options();
+  options.proxy.port = ClosedPort();
+  StepLog steps;
+  auto r = switchover::RunSwitchover(options, "target", steps);
+  ASSERT_FALSE(r) << steps.Text();
+  const std::string message = r.error().message();
+  fmt::print("[switchover] refused as expected: {}\n", message);
+  EXPECT_TRUE(Contains(message, "proxy")) << message;
+  EXPECT_TRUE(Contains(message, std::to_string(options.proxy.port))) << "names the address tried: " << message;
+
+  switchover::MoveState state = LoadState();
+  EXPECT_FALSE(state.in_progress) << "no move may be recorded";
+  EXPECT_EQ(state.primary, "source");
+  EXPECT_EQ(ReadOnly("target"), "1");
+  ExpectReplicatesFrom("target", "source");
+  EXPECT_FALSE(ProxyStatus().value("paused", true));
+  ExpectWorkloadProgress("after the refused switchover");
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
+// 6. One move at a time: another process holds the move lock.
+TEST_F(SwitchoverTest, SwitchoverIsRefusedWhileAnotherHoldsTheLock) {
+  auto lock = switchover::MoveLock::Acquire(state_file());
+  ASSERT_TRUE(lock) << lock.error().message();
+  StepLog steps;
+  auto r = switchover::RunSwitchover(Options(), "target", steps);
+  ASSERT_FALSE(r) << steps.Text();
+  fmt::print("[switchover] refused as expected: {}\n", r.error().message());
+  EXPECT_TRUE(Contains(r.error().message(), "another cutover switchover")) << r.error().message();
+  EXPECT_FALSE(LoadState().in_progress);
+  EXPECT_EQ(ReadOnly("target"), "1");
+  ExpectWorkloadProgress("after the refusal");
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
+// 6. One move at a time: a real switchover waits for the catch-up while a
+// second switchover, a rollback and a finish are tried.
+TEST_F(SwitchoverTest, SecondMoveIsRefusedWhileOneWaitsForCatchUp) {
+  const switchover::SwitchoverOptions options = Options();
+  {
+    TargetApplyBlock block(target());
+    ASSERT_FALSE(HasFailure());
+    switchover::SwitchoverOptions slow = options;
+    slow.catchup_timeout = seconds(20);
+    StepLog first_steps;
+    auto first = std::async(std::launch::async, [&] { return switchover::RunSwitchover(slow, "target", first_steps); });
+    const bool waiting = WaitForStep(switchover::Step::kCatchUp, seconds(10));
+    std::vector<std::string> refusals;
+    if (waiting) {
+      StepLog s1, s2, s3;
+      auto again = switchover::RunSwitchover(options, "target", s1);
+      auto back = switchover::RunSwitchover(options, "source", s2);
+      Status finish = switchover::FinishMove(options, s3);
+      EXPECT_FALSE(again) << "a second switchover";
+      EXPECT_FALSE(back) << "a rollback";
+      EXPECT_FALSE(finish) << "a finish";
+      if (!again) refusals.push_back(again.error().message());
+      if (!back) refusals.push_back(back.error().message());
+      if (!finish) refusals.push_back(finish.error().message());
+    }
+    block.Release();
+    auto r = first.get();
+    ASSERT_TRUE(waiting) << "the first switchover never waited for the catch-up\n" << first_steps.Text();
+    for (const std::string& m : refusals) {
+      fmt::print("[refused] {}\n", m);
+      EXPECT_TRUE(Contains(m, "another cutover switchover")) << m;
+    }
+    ASSERT_TRUE(r) << "the first switchover: " << r.error().message() << "\n" << first_steps.Text();
+    fmt::print("[switchover] the first move finished once unblocked, clients paused {:.1f} ms\n",
+               r->client_pause_ms);
+  }
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"target"});
+  EXPECT_EQ(LoadState().primary, "target");
+  ExpectWorkloadProgress("after the first switchover");
+  StepLog back_steps;
+  auto back = switchover::RunSwitchover(options, "source", back_steps);
+  ASSERT_TRUE(back) << back.error().message() << "\n" << back_steps.Text();
+  ExpectWorkloadProgress("after the rollback");
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
+// 6. One move at a time: the state file records a move whose orchestrator died.
+TEST_F(SwitchoverTest, SwitchoverIsRefusedWhileAMoveIsUnfinished) {
+  const switchover::MoveState saved = LoadState();
+  ASSERT_FALSE(saved.in_progress);
+  switchover::MoveState stale = saved;
+  stale.in_progress = true;
+  stale.from = "source";
+  stale.to = "target";
+  stale.step = switchover::Step::kFence;
+  stale.started_at = "2026-01-01T00:00:00Z";
+  ASSERT_TRUE(switchover::SaveMoveState(state_file(), stale));
+  StepLog steps;
+  auto r = switchover::RunSwitchover(Options(), "target", steps);
+  ASSERT_TRUE(switchover::SaveMoveState(state_file(), saved));  // as it was, for the next tests
+  ASSERT_FALSE(r) << steps.Text();
+  const std::string message = r.error().message();
+  fmt::print("[switchover] refused as expected: {}\n", message);
+  EXPECT_TRUE(Contains(message, "--resume") && Contains(message, "--abort")) << message;
+  EXPECT_EQ(ReadOnly("target"), "1");
+  EXPECT_FALSE(ProxyStatus().value("paused", true));
+  ExpectWorkloadProgress("after the refusal");
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
+// A catch-up that times out rolls the move back, and a client whose
+// transaction had ended before the pause never notices: the fence may kill
+// only connections that still hold a transaction. (MariaDB serves
+// INFORMATION_SCHEMA.INNODB_TRX from a cache refreshed at most every 100 ms,
+// so a transaction open at the pre-checks can still be listed at the fence.)
+TEST_F(SwitchoverTest, CatchUpTimeoutRollsBackWithoutHurtingIdleClients) {
+  auto connected = db::Connection::Connect(ProxyEndpoint());
+  ASSERT_TRUE(connected) << connected.error().message();
+  db::Connection client = std::move(*connected);
+  ASSERT_TRUE(client.Execute("START TRANSACTION"));
+  ASSERT_TRUE(client.Execute("UPDATE shop.customers SET note = 'committed before the pause' WHERE id = 2"));
+
+  TargetApplyBlock block(target());
+  ASSERT_FALSE(HasFailure());
+  switchover::SwitchoverOptions options = Options();
+  options.catchup_timeout = milliseconds(500);
+  Status committed = Fail(Error::Io("not run"));
+  // Right after the pre-checks, before the pause: the client commits and is
+  // then idle, at a transaction boundary, for the rest of the move.
+  StepLog steps([&](std::string_view step) {
+    if (step == "pre-checks") committed = client.Execute("COMMIT");
+  });
+  auto r = switchover::RunSwitchover(options, "target", steps);
+  block.Release();
+  ASSERT_TRUE(committed) << committed.error().message();
+  ASSERT_FALSE(r) << "the target could not catch up: the move must roll back\n" << steps.Text();
+  fmt::print("[switchover] failed as expected: {}\n{}", r.error().message(), steps.Text());
+  EXPECT_TRUE(Contains(r.error().message(), "rolled back")) << r.error().message();
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  EXPECT_FALSE(LoadState().in_progress);
+
+  // The client committed before the pause; it must be able to go on.
+  auto note = client.QueryValue("SELECT note FROM shop.customers WHERE id = 2");
+  EXPECT_TRUE(note) << "a client idle since before the pause got an error after the rollback: "
+                    << note.error().message() << "\n" << steps.Text();
+  if (note) {
+    EXPECT_EQ(note->value_or("<NULL>"), "committed before the pause");
+  }
+  ExpectReplicatesFrom("target", "source");
+  ExpectWorkloadProgress("after the rollback");
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
+// 3b. The orchestrator dies after the fence; `switchover --abort` undoes the move.
+TEST_F(SwitchoverTest, OrchestratorKilledAfterFenceThenAbort) {
+  const std::string config = WriteConfig(/*catchup_timeout_ms=*/20000);
+  TargetApplyBlock block(target());
+  ASSERT_FALSE(HasFailure());
+  KillOrchestratorDuringCatchUp(config);
+  ASSERT_FALSE(HasFatalFailure());
+
+  const auto start = Clock::now();
+  CommandResult abort = RunShell(fmt::format("{} switchover --config {} --abort", CUTOVER_BINARY, config));
+  fmt::print("[abort] exit {} after {:.0f} ms:\n{}", abort.exit_code, MsSince(start), abort.output);
+  EXPECT_EQ(abort.exit_code, 0) << abort.output;
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  EXPECT_FALSE(ProxyStatus().value("paused", true));
+  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
+  switchover::MoveState state = LoadState();
+  EXPECT_FALSE(state.in_progress);
+  EXPECT_EQ(state.primary, "source");
+  ExpectWorkloadProgress("after --abort");
+
+  // The target never stopped being a replica; once unblocked it catches up.
+  block.Release();
+  ExpectReplicatesFrom("target", "source");
+  db::Connection s = Root("source");
+  db::Connection t = Root("target");
+  auto gtid = replication::ReadBinlogGtid(s);
+  ASSERT_TRUE(gtid) << gtid.error().message();
+  Status caught_up = replication::WaitForGtid(t, *gtid, seconds(20));
+  EXPECT_TRUE(caught_up) << caught_up.error().message();
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
+// 3a. The orchestrator dies after the fence; `switchover --resume` finishes the
+// move, and `finish` releases the old primary.
+TEST_F(SwitchoverTest, OrchestratorKilledAfterFenceThenResumeAndFinish) {
+  const std::string config = WriteConfig(/*catchup_timeout_ms=*/20000);
+  TargetApplyBlock block(target());
+  ASSERT_FALSE(HasFailure());
+  KillOrchestratorDuringCatchUp(config);
+  MarkClusterDirty();  // finish makes the source unusable for later tests
+  ASSERT_FALSE(HasFatalFailure());
+
+  block.Release();
+  const auto start = Clock::now();
+  CommandResult resume = RunShell(fmt::format("{} switchover --config {} --resume", CUTOVER_BINARY, config));
+  fmt::print("[resume] exit {} after {:.0f} ms:\n{}", resume.exit_code, MsSince(start), resume.output);
+  ASSERT_EQ(resume.exit_code, 0) << resume.output;
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"target"});
+  EXPECT_FALSE(ProxyStatus().value("paused", true));
+  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("target"));
+  switchover::MoveState state = LoadState();
+  EXPECT_FALSE(state.in_progress);
+  EXPECT_EQ(state.primary, "target");
+  ExpectReplicatesFrom("source", "target");
+  ExpectWorkloadProgress("after --resume");
+
+  StepLog finish_steps;
+  Status finished = switchover::FinishMove(Options(), finish_steps);
+  ASSERT_TRUE(finished) << finished.error().message();
+  db::Connection old = Root("source");
+  auto status = replication::ReadReplicaStatus(old);
+  ASSERT_TRUE(status) << status.error().message();
+  EXPECT_FALSE(status->configured) << "after finish the old primary no longer replicates: " << status->Describe();
+  EXPECT_EQ(ReadOnly("source"), "1") << "the released old primary stays read-only";
+  EXPECT_TRUE(LoadState().old_released);
+  StepLog again_steps;
+  auto rollback = switchover::RunSwitchover(Options(), "source", again_steps);
+  EXPECT_FALSE(rollback) << "no rollback after finish";
+  ExpectWorkloadProgress("after finish");
+  FinishAndCheck("target", /*expect_no_errors=*/true);
+}
+
+// 2. The target dies while the orchestrator waits for it to catch up.
+TEST_F(SwitchoverTest, TargetKilledDuringCatchUpRollsBack) {
+  MarkClusterDirty();  // the target is gone afterwards
+  TargetApplyBlock block(target());
+  ASSERT_FALSE(HasFailure());
+  switchover::SwitchoverOptions options = Options();
+  options.catchup_timeout = seconds(5);
+  std::jthread killer;
+  std::atomic<bool> killed{false};
+  local::LocalServer* target_server = &target();
+  StepLog steps([&](std::string_view step) {
+    if (step != "fence") return;
+    killer = std::jthread([&, target_server] {
+      std::this_thread::sleep_for(milliseconds(500));
+      target_server->Kill();
+      killed = true;
+    });
+  });
+  const auto start = Clock::now();
+  auto r = switchover::RunSwitchover(options, "target", steps);
+  const double took_ms = MsSince(start);
+  if (killer.joinable()) killer.join();
+  ASSERT_TRUE(killed) << "the target was never killed (no fence step?)\n" << steps.Text();
+  ASSERT_FALSE(r) << "the switchover cannot succeed without its target\n" << steps.Text();
+  const std::string message = r.error().message();
+  fmt::print("[switchover] failed after {:.0f} ms as expected: {}\n{}", took_ms, message, steps.Text());
+  EXPECT_TRUE(Contains(message, "rolled back")) << message;
+  EXPECT_LT(took_ms, 5000) << "the dead target is noticed before the catch-up timeout";
+
+  EXPECT_FALSE(target().running());
+  EXPECT_EQ(ReadOnly("source"), "0") << "the source is unfenced";
+  EXPECT_FALSE(ProxyStatus().value("paused", true));
+  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
+  switchover::MoveState state = LoadState();
+  EXPECT_FALSE(state.in_progress);
+  EXPECT_EQ(state.primary, "source");
+  ExpectWorkloadProgress("after the automatic rollback");
+  // Errors during the window would be acceptable if nothing acknowledged was
+  // lost; FinishAndCheck prints what the clients saw.
+  FinishAndCheck("source", /*expect_no_errors=*/false);
+}
+
+}  // namespace
+}  // namespace cutover::testing::switchover_tests
