@@ -181,6 +181,16 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin, uns
       *target = (*sw)[key].value_or(*target);
       if (*target <= 0) problems.Add(fmt::format("switchover.{} must be positive", key));
     }
+    if (const toml::array* replicas = (*sw)["replicas"].as_array()) {
+      for (size_t i = 0; i < replicas->size(); ++i) {
+        const std::string where = fmt::format("switchover.replicas[{}]", i);
+        toml::table wrapper;
+        if (const toml::table* r = (*replicas)[i].as_table()) wrapper.insert(where, *r);
+        auto server = ReadServer(wrapper, where, problems);
+        if (server) c.replicas.push_back(*server);
+        else problems.Add(where + ": expected a table with host, port, user, password");
+      }
+    }
   }
   if ((needs & kProxySection) && !config.has_proxy) problems.Add("[proxy] section is missing");
   if ((needs & kSourceSection) && !config.source) {

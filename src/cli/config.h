@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "proxy/proxy_config.h"
@@ -37,6 +38,7 @@ struct SwitchoverConfig {
   int64_t max_transaction_s = 10;
   int64_t drain_timeout_ms = 3000;
   int64_t catchup_timeout_ms = 10000;
+  std::vector<ServerConfig> replicas;  // [[switchover.replicas]]: re-pointed to the new primary
 };
 
 struct Config {

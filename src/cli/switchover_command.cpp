@@ -45,6 +45,7 @@ Result<switchover::SwitchoverOptions> BuildOptions(const SwitchoverCommandOption
     o.proxy_users.push_back({u.name, u.empty_password ? "" : protocol::FormatNativePasswordHash(u.stage2)});
   }
   const SwitchoverConfig& sw = config->switchover;
+  for (const ServerConfig& r : sw.replicas) o.replicas.push_back({r.host, r.port, r.user, r.password});
   o.state_file = sw.state_file;
   o.max_lag_seconds = sw.max_lag_s;
   o.max_transaction_seconds = sw.max_transaction_s;

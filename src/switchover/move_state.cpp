@@ -16,7 +16,7 @@ namespace cutover::switchover {
 namespace {
 
 constexpr std::string_view kStepNames[] = {"prechecked", "pause",  "fence",  "catch-up",           "promote",
-                                           "repoint",    "resume", "reverse-replication", "done"};
+                                           "repoint",    "resume", "reverse-replication", "cascade", "done"};
 
 Result<Step> StepFromName(std::string_view name) {
   for (size_t i = 0; i < std::size(kStepNames); ++i) {

@@ -23,6 +23,7 @@ enum class Step {
   kRepoint,
   kResume,
   kReverseReplication,
+  kCascade,
   kDone,
 };
 std::string_view StepName(Step step);

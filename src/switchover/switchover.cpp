@@ -79,7 +79,8 @@ class Move {
                               {Step::kPromote, "promote", &Move::Promote},
                               {Step::kRepoint, "repoint", &Move::Repoint},
                               {Step::kResume, "resume", &Move::Resume},
-                              {Step::kReverseReplication, "reverse-replication", &Move::ReverseReplication}};
+                              {Step::kReverseReplication, "reverse-replication", &Move::ReverseReplication},
+                              {Step::kCascade, "cascade", &Move::Cascade}};
     for (const Action& a : actions) {
       if (a.step < first) continue;
       if (Status st = Save(a.step); !st) return Fail(st.error());
@@ -309,6 +310,32 @@ class Move {
     replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
     if (Status st = replication::StartReplica(*from_conn_, to_addr, state_.final_gtid); !st) return st;
     return EnableEvents();
+  }
+
+  // Other replicas that followed the old primary follow the new one, from
+  // where they are (GTID): the new primary's binary log has everything the
+  // old one had.
+  Status Cascade() {
+    int moved = 0;
+    for (const db::Endpoint& endpoint : options_.replicas) {
+      auto conn = db::Connection::Connect(endpoint);
+      if (!conn) return Fail(conn.error().WithContext("replica listed in [[switchover.replicas]]"));
+      auto status = replication::ReadReplicaStatus(*conn);
+      if (!status) return Fail(status.error());
+      if (status->configured && (status->source_host != from_.repl_host || status->source_port != from_.repl_port)) {
+        continue;  // it follows someone else: leave it
+      }
+      auto applied = replication::ReadAppliedGtid(*conn);
+      if (!applied) return Fail(applied.error());
+      if (Status st = replication::StopAndForgetReplica(*conn); !st) return st;
+      replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
+      if (Status st = replication::StartReplica(*conn, to_addr, *applied); !st) {
+        return Fail(st.error().WithContext(fmt::format("re-pointing replica {}", conn->where())));
+      }
+      ++moved;
+    }
+    if (!options_.replicas.empty()) detail_ = fmt::format("{} replica(s) now follow the new primary", moved);
+    return {};
   }
 
   // Events were created DISABLE ON SLAVE on the replica. Enabling them on the

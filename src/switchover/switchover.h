@@ -47,6 +47,7 @@ struct SwitchoverOptions {
   std::string repl_password;
   ProxyAddress proxy;
   std::vector<ProxyUserHash> proxy_users;
+  std::vector<db::Endpoint> replicas;       // other replicas: moved to follow the new primary
   std::string state_file;
   int64_t max_lag_seconds = 5;
   int64_t max_transaction_seconds = 10;     // an older open transaction on the primary refuses the move
