@@ -109,6 +109,45 @@ source_port = 3310
   EXPECT_NE(no_target.error().message().find("[replication] section is missing"), std::string::npos);
 }
 
+TEST(ConfigTest, SwitchoverSectionWithReplicas) {
+  auto c = ParseConfig(R"(
+[source]
+host = "a"
+user = "u"
+[switchover]
+state_file = "/tmp/s.json"
+max_lag_s = 2
+drain_timeout_ms = 1500
+[[switchover.replicas]]
+host = "r1"
+port = 3310
+user = "admin"
+password = "p"
+[[switchover.replicas]]
+port = 3311
+)", "sw.toml", kSourceSection);
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message().find("switchover.replicas[1]] host is missing"), std::string::npos) << c.error().message();
+  auto ok = ParseConfig(R"(
+[source]
+host = "a"
+user = "u"
+[switchover]
+state_file = "/tmp/s.json"
+max_lag_s = 2
+[[switchover.replicas]]
+host = "r1"
+port = 3310
+user = "admin"
+)", "sw.toml", kSourceSection);
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->switchover.state_file, "/tmp/s.json");
+  EXPECT_EQ(ok->switchover.max_lag_s, 2);
+  EXPECT_EQ(ok->switchover.drain_timeout_ms, 3000);
+  ASSERT_EQ(ok->switchover.replicas.size(), 1u);
+  EXPECT_EQ(ok->switchover.replicas[0].ToString(), "r1:3310");
+}
+
 TEST(ConfigTest, SyntaxErrorNamesTheLine) {
   auto c = ParseConfig("[proxy]\nlisten = \n", "broken.toml");
   ASSERT_FALSE(c);
