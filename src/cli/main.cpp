@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   CLI::App* verify = app.add_subcommand(
       "verify",
       "Prove that [target] holds the same rows as [source] while the source keeps writing.\n"
-      "Tables are compared in key-range chunks by a 128-bit checksum computed on each server, with\n"
+      "Tables are compared in key-range chunks by a 64-bit checksum computed on each server, with\n"
       "both sides at the same GTID (the target's replication is stopped at the source's position\n"
       "for a few milliseconds per round). A differing chunk is drilled down to its keys, which are\n"
       "rechecked at a later GTID before they are reported.\n"

@@ -19,11 +19,14 @@ std::string RowHashExpr(const db::TableInfo& t) {
 }
 
 std::string ChunkChecksumSql(const db::TableInfo& t, const std::string& where) {
-  return fmt::format(
-      "SELECT COUNT(*), IFNULL(SUM(CAST(CONV(SUBSTRING(h,1,16),16,10) AS UNSIGNED)),0), "
-      "IFNULL(SUM(CAST(CONV(SUBSTRING(h,17,16),16,10) AS UNSIGNED)),0) "
-      "FROM (SELECT {} AS h FROM {}{}{}) AS chunk",
-      RowHashExpr(t), t.QualifiedName(), db::ForceKey(t), where.empty() ? "" : " WHERE " + where);
+  // One MD5 per row, folded to 64 bits. Keyed rows are unique, so BIT_XOR
+  // (cheap) is safe; a keyless table may hold duplicates, which XOR would
+  // cancel, so its hashes are summed (exactly, as DECIMAL).
+  const std::string row64 = fmt::format("CAST(CONV(LEFT({}, 16), 16, 10) AS UNSIGNED)", RowHashExpr(t));
+  const std::string fold = t.key_columns.empty() ? fmt::format("IFNULL(SUM({}), 0)", row64)
+                                                 : fmt::format("BIT_XOR({})", row64);
+  return fmt::format("SELECT COUNT(*), {} FROM {}{}{}", fold, t.QualifiedName(), db::ForceKey(t),
+                     where.empty() ? "" : " WHERE " + where);
 }
 
 std::string RowHashesSql(const db::TableInfo& t, const std::string& where) {

@@ -4,8 +4,9 @@
 // (CAST AS BINARY) or "N" for NULL. Lengths make the encoding unambiguous; the
 // raw bytes tell 'a' from 'A' under a case-insensitive collation, keep trailing
 // spaces, and compare binary columns byte for byte. A chunk's checksum is its
-// row count and the sums of both 64-bit halves of every row hash: 128 bits,
-// independent of row order, and unlike XOR a duplicated row does not cancel out.
+// row count and the XOR of the first 64 bits of every row hash, independent of
+// row order (for a table without a key: their exact SUM, so that a duplicated
+// row does not cancel out).
 // Sessions must use time_zone '+00:00' so TIMESTAMPs render the same on both.
 // Thread-safety: pure functions.
 #pragma once
@@ -19,7 +20,7 @@ namespace cutover::verify {
 // MD5(...) of one row of `table`, all columns (generated ones included).
 std::string RowHashExpr(const db::TableInfo& table);
 
-// One row: COUNT(*), SUM(high half), SUM(low half) for the rows matching `where`.
+// One row: COUNT(*) and the 64-bit fold of the row hashes matching `where`.
 std::string ChunkChecksumSql(const db::TableInfo& table, const std::string& where);
 
 // The key columns and the row hash of every row matching `where`, in key order

@@ -4,7 +4,7 @@
 // Each table is cut into key-range chunks (ChunkWalker). Worker threads
 // compare a chunk by running the same checksum query (row_hash.h) on a source
 // session and a target session that see the same GTID (AlignedRound): only a
-// count and 128 bits cross the network for an equal chunk. A differing chunk
+// count and 64 bits cross the network for an equal chunk. A differing chunk
 // is drilled down, inside the same round, to the keys that differ; at the end
 // those keys are compared once more in a fresh round, after replication has
 // moved on, and only the ones that still differ are reported.
