@@ -83,9 +83,9 @@ int RunReplicationStatus(const ReplicationStatusOptions& options) {
   if (!incomplete) return fail(incomplete.error());
   bool caught_up = false;
   if (status->running()) {
-    auto waited = target->QueryValue(fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", target->Quote(*source_gtid)));
+    auto waited = replication::HasApplied(*target, *source_gtid);
     if (!waited) return fail(waited.error());
-    caught_up = *waited == "0";
+    caught_up = *waited;
   }
   const bool healthy = status->running() && !*incomplete;
   if (options.json) {

@@ -51,7 +51,7 @@ std::string LoadDataStatement(const db::TableInfo& t) {
 
 // "target 127.0.0.1:3307: <what went wrong> (writing shop.orders)".
 Error OnTarget(const Error& e, const db::TableInfo& t) {
-  return Error(e.code(), fmt::format("target {} (writing {})", e.message(), t.DisplayName()));
+  return e.OnServer("target").WithSuffix(fmt::format(" (writing {})", t.DisplayName()));
 }
 
 }  // namespace
@@ -61,7 +61,7 @@ Result<db::Connection> ChunkCopier::OpenTargetSession(const db::Endpoint& target
   options.charset = "binary";
   options.local_infile = true;
   auto conn = db::Connection::Connect(target, options);
-  if (!conn) return Fail(Error(conn.error().code(), "target " + conn.error().message()));
+  if (!conn) return Fail(conn.error().OnServer("target"));
   for (const char* sql :
        {"SET SESSION sql_log_bin = 0", "SET SESSION unique_checks = 0", "SET SESSION foreign_key_checks = 0",
         "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'", "SET SESSION time_zone = '+00:00'",
@@ -151,8 +151,7 @@ Status ChunkCopier::Copy(const db::TableInfo& table, const Chunk& chunk, const s
   });
   if (!streamed) {
     if (streamed.error().code() == ErrorCode::kCancelled || write_failed) return streamed;
-    return Fail(Error(streamed.error().code(),
-                      fmt::format("source {} (reading {})", streamed.error().message(), table.DisplayName())));
+    return Fail(streamed.error().OnServer("source").WithSuffix(fmt::format(" (reading {})", table.DisplayName())));
   }
   return flush();
 }

@@ -11,12 +11,6 @@ namespace {
 
 constexpr int kErrAccessDenied = 1045;
 
-Result<std::string> Global(db::Connection& conn, std::string_view name) {
-  auto v = conn.QueryValue(fmt::format("SELECT @@GLOBAL.{}", name));
-  if (!v) return Fail(v.error());
-  return v->value_or("");
-}
-
 std::string Join(const std::vector<std::string>& items, size_t limit = 10) {
   std::string out;
   for (size_t i = 0; i < items.size() && i < limit; ++i) out += (i ? ", " : "") + items[i];
@@ -25,7 +19,7 @@ std::string Join(const std::vector<std::string>& items, size_t limit = 10) {
 }
 
 Status CheckSource(db::Connection& source) {
-  auto log_bin = Global(source, "log_bin");
+  auto log_bin = db::ReadGlobal(source, "log_bin");
   if (!log_bin) return Fail(log_bin.error());
   if (*log_bin != "1") {
     return Fail(Error::Precondition(fmt::format(
@@ -33,7 +27,7 @@ Status CheckSource(db::Connection& source) {
         "--log-bin --binlog-format=ROW",
         source.where())));
   }
-  auto server_id = Global(source, "server_id");
+  auto server_id = db::ReadGlobal(source, "server_id");
   if (!server_id) return Fail(server_id.error());
   if (*server_id == "0") {
     return Fail(Error::Precondition(fmt::format(
@@ -66,8 +60,8 @@ Status CheckVersions(db::Connection& source, db::Connection& target) {
 }
 
 Status CheckTarget(db::Connection& source, db::Connection& target, const CloneOptions& options) {
-  auto sid = Global(source, "server_id");
-  auto tid = Global(target, "server_id");
+  auto sid = db::ReadGlobal(source, "server_id");
+  auto tid = db::ReadGlobal(target, "server_id");
   if (!sid) return Fail(sid.error());
   if (!tid) return Fail(tid.error());
   if (*sid == *tid) {

@@ -52,15 +52,11 @@ class SchemaCopy {
   [[nodiscard]] Status AddDeferredIndexes(db::Connection& target, const db::TableInfo& table) const;
   [[nodiscard]] Status CreateAfterData(db::Connection& target) const;
 
-  size_t object_count() const { return objects_.size(); }
-  const std::vector<std::string>& warnings() const { return warnings_; }
-
  private:
   Status Create(db::Connection& target, const SchemaObject& object) const;
   Status CreateViews(db::Connection& target) const;
 
   std::vector<SchemaObject> objects_;
-  std::vector<std::string> warnings_;
 };
 
 }  // namespace cutover::clone

@@ -54,6 +54,21 @@ class Error {
   uint16_t server_errno() const { return server_errno_; }  // 0 unless code() == kServer
   const std::string& sql_state() const { return sql_state_; }
 
+  // Returns a copy that names which server failed: "target 127.0.0.1:3307: ..."
+  // (connection errors already start with the address).
+  Error OnServer(std::string_view role) const {
+    Error e = *this;
+    e.message_ = fmt::format("{} {}", role, message_);
+    return e;
+  }
+
+  // Returns a copy with `suffix` appended to the message.
+  Error WithSuffix(std::string_view suffix) const {
+    Error e = *this;
+    e.message_ += suffix;
+    return e;
+  }
+
   // Returns a copy whose message starts with `context`, e.g. the server's address.
   Error WithContext(std::string_view context) const {
     Error e = *this;

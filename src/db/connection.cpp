@@ -248,6 +248,12 @@ std::string Connection::server_version() const {
   return info == nullptr ? std::string() : std::string(info);
 }
 
+Result<std::string> ReadGlobal(Connection& conn, std::string_view name) {
+  auto v = conn.QueryValue(fmt::format("SELECT @@GLOBAL.{}", name));
+  if (!v) return Fail(v.error());
+  return v->value_or("");
+}
+
 std::string QuoteIdentifier(std::string_view name) {
   std::string out;
   out.reserve(name.size() + 2);

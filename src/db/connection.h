@@ -109,6 +109,9 @@ class Connection {
   std::string where_;
 };
 
+// @@GLOBAL.`name` as text ("" for NULL).
+[[nodiscard]] Result<std::string> ReadGlobal(Connection& conn, std::string_view name);
+
 // `name` as a backtick-quoted identifier, with backticks doubled: a`b -> `a``b`.
 std::string QuoteIdentifier(std::string_view name);
 

@@ -15,12 +15,6 @@ std::string Field(const db::QueryResult& r, std::string_view name) {
   return "";
 }
 
-Result<std::string> ReadVariable(db::Connection& conn, std::string_view name) {
-  auto v = conn.QueryValue(fmt::format("SELECT @@GLOBAL.{}", name));
-  if (!v) return Fail(v.error());
-  return v->value_or("");
-}
-
 }  // namespace
 
 std::string ReplicaStatus::Describe() const {
@@ -56,8 +50,14 @@ Result<ReplicaStatus> ReadReplicaStatus(db::Connection& replica) {
   return s;
 }
 
-Result<std::string> ReadBinlogGtid(db::Connection& server) { return ReadVariable(server, "gtid_binlog_pos"); }
-Result<std::string> ReadAppliedGtid(db::Connection& replica) { return ReadVariable(replica, "gtid_slave_pos"); }
+Result<std::string> ReadBinlogGtid(db::Connection& server) { return db::ReadGlobal(server, "gtid_binlog_pos"); }
+Result<std::string> ReadAppliedGtid(db::Connection& replica) { return db::ReadGlobal(replica, "gtid_slave_pos"); }
+
+Result<bool> HasApplied(db::Connection& server, const std::string& gtid) {
+  auto r = server.QueryValue(fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", server.Quote(gtid)));
+  if (!r) return Fail(r.error());
+  return *r == "0";
+}
 
 Status StartReplica(db::Connection& replica, const SourceAddress& source, const std::string& gtid,
                     int parallel_threads) {

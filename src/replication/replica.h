@@ -51,6 +51,9 @@ struct SourceAddress {
 // @@gtid_slave_pos: the last GTID this replica applied, per domain.
 [[nodiscard]] Result<std::string> ReadAppliedGtid(db::Connection& replica);
 
+// Has `server` applied `gtid` already (MASTER_GTID_WAIT without waiting)?
+[[nodiscard]] Result<bool> HasApplied(db::Connection& server, const std::string& gtid);
+
 // Makes `replica` replicate from `source` starting after `gtid` (gtid_slave_pos),
 // with MASTER_USE_GTID=slave_pos, and starts both threads. With
 // `parallel_threads` > 0 it also sets slave_parallel_threads (MariaDB applies

@@ -250,10 +250,9 @@ class Move {
     auto status = replication::ReadReplicaStatus(*to_conn_);
     if (!status) return Fail(status.error());
     if (!status->configured) {
-      auto reached = to_conn_->QueryValue(
-          fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", to_conn_->Quote(state_.final_gtid)));
+      auto reached = replication::HasApplied(*to_conn_, state_.final_gtid);
       if (!reached) return Fail(reached.error());
-      if (*reached == "0") return {};
+      if (*reached) return {};
       return Fail(Error::Precondition(fmt::format("{} no longer replicates and lacks the final GTID {}",
                                                   to_conn_->where(), state_.final_gtid)));
     }

@@ -10,15 +10,12 @@
 namespace cutover::verify {
 
 Result<AlignedRound> AlignedRound::Open(const db::Endpoint& source, const db::Endpoint& target, int sessions) {
-  auto on = [](std::string_view role, const Error& e) {
-    return Error(e.code(), fmt::format("{} {}", role, e.message()));
-  };
   auto source_sessions = replication::OpenSnapshotSessions(source, sessions);
-  if (!source_sessions) return Fail(on("source", source_sessions.error()));
+  if (!source_sessions) return Fail(source_sessions.error().OnServer("source"));
   auto target_sessions = replication::OpenSnapshotSessions(target, sessions);
-  if (!target_sessions) return Fail(on("target", target_sessions.error()));
+  if (!target_sessions) return Fail(target_sessions.error().OnServer("target"));
   auto control = db::Connection::Connect(target);
-  if (!control) return Fail(on("target", control.error()));
+  if (!control) return Fail(control.error().OnServer("target"));
   replication::Snapshot snapshot;
   snapshot.connections = std::move(*source_sessions);
   return AlignedRound(std::move(snapshot), std::move(*target_sessions), std::move(*control));
@@ -33,9 +30,9 @@ Status AlignedRound::WaitStoppedAt(const std::string& gtid, std::chrono::seconds
       return Fail(Error::Precondition(fmt::format("target {}: {}", control_.where(), status->Describe())));
     }
     if (status->sql_running == "No") {
-      auto reached = control_.QueryValue(fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", control_.Quote(gtid)));
+      auto reached = replication::HasApplied(control_, gtid);
       if (!reached) return Fail(reached.error());
-      if (*reached == "0") return {};
+      if (*reached) return {};
       return Fail(Error::Precondition(fmt::format(
           "target {}: replication stopped before GTID {} ({})", control_.where(), gtid, status->Describe())));
     }
@@ -56,14 +53,14 @@ Status AlignedRound::Begin(std::chrono::seconds align_timeout) {
   Status aligned = replication::LineUpSnapshots(source_, "source " + source_.connections.front().where());
   // The target stopped at or before G (it cannot be ahead of its source). If
   // it is at G already, it is aligned; otherwise let it apply exactly up to G.
-  std::optional<std::string> at_gtid;
+  bool at_gtid = false;
   if (aligned) {
-    auto reached = control_.QueryValue(fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", control_.Quote(source_.gtid)));
+    auto reached = replication::HasApplied(control_, source_.gtid);
     if (reached) at_gtid = *reached;
     else aligned = cutover::Fail(reached.error());
   }
   spdlog::debug("round: source snapshot at {} after {:.1f} ms", source_.gtid, ms());
-  if (aligned && at_gtid != "0") {
+  if (aligned && !at_gtid) {
     aligned = control_.Execute(fmt::format("START SLAVE UNTIL master_gtid_pos = {}", control_.Quote(source_.gtid)));
     if (aligned) aligned = WaitStoppedAt(source_.gtid, align_timeout);
   }

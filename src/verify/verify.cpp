@@ -108,9 +108,6 @@ std::string KeysCondition(const db::TableInfo& t, const std::vector<PendingDiff>
   return out;
 }
 
-// "target 127.0.0.1:3307: Lost connection ...": which server failed, for people.
-Error On(std::string_view role, const Error& e) { return Error(e.code(), fmt::format("{} {}", role, e.message())); }
-
 bool SameColumns(const db::TableInfo& a, const db::TableInfo& b) {
   if (a.columns.size() != b.columns.size()) return false;
   for (size_t i = 0; i < a.columns.size(); ++i) {
@@ -242,8 +239,8 @@ Status VerifyRun::CompareChunk(AlignedRound& round, size_t session, TableState& 
   auto src = round.source(session).Query(sql);
   const auto source_time = Clock::now() - start;
   on_target.join();
-  if (!src) return cutover::Fail(On("source", src.error()));
-  if (!tgt) return cutover::Fail(On("target", tgt.error()));
+  if (!src) return cutover::Fail(src.error().OnServer("source"));
+  if (!tgt) return cutover::Fail(tgt.error().OnServer("target"));
   const db::Row& a = src->rows.at(0);
   const db::Row& b = tgt->rows.at(0);
   const uint64_t rows = std::strtoull(a[0].value_or("0").c_str(), nullptr, 10);
@@ -258,9 +255,9 @@ Status VerifyRun::CompareChunk(AlignedRound& round, size_t session, TableState& 
   ++differing_chunks_;
   // Drill down inside the same round: both sides still see the same GTID.
   auto source_rows = RowHashes(round.source(session), t, where);
-  if (!source_rows) return cutover::Fail(On("source", source_rows.error()));
+  if (!source_rows) return cutover::Fail(source_rows.error().OnServer("source"));
   auto target_rows = RowHashes(round.target(session), t, where);
-  if (!target_rows) return cutover::Fail(On("target", target_rows.error()));
+  if (!target_rows) return cutover::Fail(target_rows.error().OnServer("target"));
   std::lock_guard lock(table.mu);
   if (t.key_columns.empty()) {
     table.verdict.differing_rows += KeylessDifferingRows(*source_rows, *target_rows);
@@ -281,7 +278,7 @@ Status VerifyRun::Work(AlignedRound& round, size_t session, Clock::time_point de
     if (index >= tables_.size()) return {};
     TableState& table = *tables_[index];
     auto where = table.walker->Next(round.source(session));
-    if (!where) return cutover::Fail(On("source", where.error()).WithContext("walking " + table.info.DisplayName()));
+    if (!where) return cutover::Fail(where.error().OnServer("source").WithContext("walking " + table.info.DisplayName()));
     if (!*where) {
       size_t expected = index;
       next_table_.compare_exchange_strong(expected, index + 1);
@@ -350,9 +347,9 @@ Status VerifyRun::Recheck(AlignedRound& round) {
     for (size_t from = 0; from < pending.size(); from += kBatch) {
       const std::string where = KeysCondition(table->info, pending, from, std::min(pending.size(), from + kBatch));
       auto source_rows = RowHashes(round.source(0), table->info, where);
-      if (!source_rows) return cutover::Fail(On("source", source_rows.error()));
+      if (!source_rows) return cutover::Fail(source_rows.error().OnServer("source"));
       auto target_rows = RowHashes(round.target(0), table->info, where);
-      if (!target_rows) return cutover::Fail(On("target", target_rows.error()));
+      if (!target_rows) return cutover::Fail(target_rows.error().OnServer("target"));
       for (PendingDiff& d : Diff(*source_rows, *target_rows)) confirmed.push_back(std::move(d));
     }
     TableVerdict& v = table->verdict;
