@@ -9,8 +9,7 @@ namespace {
 
 using db::QuoteIdentifier;
 
-// Holds the span of any BIGINT or BIGINT UNSIGNED key (a GCC/Clang extension).
-__extension__ typedef __int128 Wide;
+using Wide = db::WideInt;
 
 Status PlanIntegerRanges(db::Connection& snapshot, const db::TableInfo& t, size_t index, uint64_t chunk_rows,
                          std::vector<Chunk>& out) {
@@ -22,19 +21,13 @@ Status PlanIntegerRanges(db::Connection& snapshot, const db::TableInfo& t, size_
     out.push_back({index, ""});
     return {};
   }
-  auto parse = [](const std::string& v) {
-    return v.front() == '-' ? static_cast<Wide>(std::strtoll(v.c_str(), nullptr, 10))
-                            : static_cast<Wide>(std::strtoull(v.c_str(), nullptr, 10));
-  };
-  const Wide lo = parse(*row[0]);
-  const Wide hi = parse(*row[1]);
+  const Wide lo = db::ParseWideInt(*row[0]);
+  const Wide hi = db::ParseWideInt(*row[1]);
   const Wide span = hi - lo + 1;
   const Wide rows = std::max<uint64_t>(t.estimated_rows, 1);
   Wide width = std::max<Wide>(1, span * static_cast<Wide>(chunk_rows) / rows);
   if (rows < static_cast<Wide>(chunk_rows)) width = span;
-  auto text = [](Wide v) {
-    return v < 0 ? fmt::format("-{}", static_cast<uint64_t>(-v)) : fmt::format("{}", static_cast<uint64_t>(v));
-  };
+  const auto text = db::FormatWideInt;
   for (Wide start = lo; start <= hi; start += width) {
     const bool first = start == lo;
     const bool last = start + width > hi;

@@ -24,6 +24,15 @@ std::string KeyCompare(const TableInfo& t, const std::vector<FieldView>& values,
   return out;
 }
 
+WideInt ParseWideInt(const std::string& text) {
+  return !text.empty() && text.front() == '-' ? static_cast<WideInt>(std::strtoll(text.c_str(), nullptr, 10))
+                                              : static_cast<WideInt>(std::strtoull(text.c_str(), nullptr, 10));
+}
+
+std::string FormatWideInt(WideInt v) {
+  return v < 0 ? fmt::format("-{}", static_cast<uint64_t>(-v)) : fmt::format("{}", static_cast<uint64_t>(v));
+}
+
 std::string KeyColumnList(const TableInfo& t) {
   std::string out;
   for (size_t i = 0; i < t.key_columns.size(); ++i) {

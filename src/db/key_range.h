@@ -17,6 +17,13 @@ namespace cutover::db {
 // written for a session with SET NAMES binary.
 std::string KeyCompare(const TableInfo& table, const std::vector<FieldView>& values, std::string_view op);
 
+// Holds any BIGINT or BIGINT UNSIGNED key value and the span between two of
+// them (a GCC/Clang extension), for splitting integer keys into ranges.
+__extension__ typedef __int128 WideInt;
+// The text protocol's form of an integer key value, and back.
+WideInt ParseWideInt(const std::string& text);
+std::string FormatWideInt(WideInt value);
+
 // "`a`,`b`": the key columns, for SELECT and ORDER BY.
 std::string KeyColumnList(const TableInfo& table);
 

@@ -39,9 +39,7 @@ Result<std::optional<std::string>> ChunkWalker::Next(db::Connection& source) {
 
 Result<std::optional<std::string>> ChunkWalker::NextInteger(db::Connection& source) {
   const std::string column = db::QuoteIdentifier(table_.columns[table_.key_columns.front()].name);
-  auto text = [](Wide v) {
-    return v < 0 ? fmt::format("-{}", static_cast<uint64_t>(-v)) : fmt::format("{}", static_cast<uint64_t>(v));
-  };
+  const auto text = db::FormatWideInt;
   if (!started_) {
     started_ = true;
     auto r = source.Query(fmt::format("SELECT MIN({0}), MAX({0}) FROM {1}", column, table_.QualifiedName()));
@@ -51,12 +49,8 @@ Result<std::optional<std::string>> ChunkWalker::NextInteger(db::Connection& sour
       finished_ = true;
       return std::optional<std::string>("");
     }
-    auto parse = [](const std::string& v) {
-      return v.front() == '-' ? static_cast<Wide>(std::strtoll(v.c_str(), nullptr, 10))
-                              : static_cast<Wide>(std::strtoull(v.c_str(), nullptr, 10));
-    };
-    next_ = parse(*row[0]);
-    max_ = parse(*row[1]);
+    next_ = db::ParseWideInt(*row[0]);
+    max_ = db::ParseWideInt(*row[1]);
     const double span = static_cast<double>(max_ - next_ + 1);
     density_ = std::max(1e-9, static_cast<double>(std::max<uint64_t>(table_.estimated_rows, 1)) / span);
     // The first chunk also takes every key below today's minimum.

@@ -21,6 +21,7 @@
 #include "common/error.h"
 #include "db/catalog.h"
 #include "db/connection.h"
+#include "db/key_range.h"
 
 namespace cutover::verify {
 
@@ -39,7 +40,7 @@ class ChunkWalker {
   const db::TableInfo& table() const { return table_; }
 
  private:
-  __extension__ typedef __int128 Wide;  // the span of any BIGINT (UNSIGNED) key
+  using Wide = db::WideInt;
 
   Result<std::optional<std::string>> NextInteger(db::Connection& source);
   Result<std::optional<std::string>> NextByWalking(db::Connection& source);
