@@ -1,22 +1,19 @@
 #include "proxy/admin_api.h"
 
+#include <map>
+
 #include <asio/detached.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "proxy/http_request.h"
+
 namespace cutover::proxy {
 namespace {
 
 using nlohmann::json;
-constexpr size_t kMaxRequest = 64 * 1024;
-
-struct HttpRequest {
-  std::string method;
-  std::string path;
-  std::string authorization;
-  std::string body;
-};
+constexpr HttpLimits kLimits{};
 
 struct HttpResponse {
   int status = 200;
@@ -27,41 +24,6 @@ struct HttpResponse {
 HttpResponse JsonResponse(int status, const json& body) { return {status, body.dump(2) + "\n"}; }
 HttpResponse ErrorResponse(int status, std::string_view message) {
   return JsonResponse(status, json{{"error", message}});
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Parses the request head; returns the body length it announces.
-Result<size_t> ParseHead(std::string_view head, HttpRequest& req) {
-  const size_t line_end = head.find("\r\n");
-  const std::string_view line = head.substr(0, line_end);
-  const size_t sp1 = line.find(' ');
-  const size_t sp2 = line.find(' ', sp1 + 1);
-  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos) return Fail(Error::Malformed("bad request line"));
-  req.method = line.substr(0, sp1);
-  req.path = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  size_t length = 0;
-  size_t pos = line_end + 2;
-  while (pos < head.size()) {
-    const size_t end = head.find("\r\n", pos);
-    const std::string_view h = head.substr(pos, end - pos);
-    pos = end == std::string_view::npos ? head.size() : end + 2;
-    const size_t colon = h.find(':');
-    if (colon == std::string_view::npos) continue;
-    const std::string name = Lower(std::string(h.substr(0, colon)));
-    std::string value(h.substr(colon + 1));
-    value.erase(0, value.find_first_not_of(' '));
-    if (name == "content-length") {
-      length = std::strtoul(value.c_str(), nullptr, 10);
-      if (length > kMaxRequest) return Fail(Error::Malformed("body too large"));
-    } else if (name == "authorization") {
-      req.authorization = value;
-    }
-  }
-  return length;
 }
 
 json SessionJson(const SessionInfo& s) {
@@ -128,54 +90,92 @@ const char* Reason(int status) {
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
     case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 505: return "HTTP Version Not Supported";
     default: return "Internal Server Error";
   }
 }
 
+// A string member that must be one of two words; `fallback` when absent.
+Result<std::string> Choice(const json& body, const char* name, const char* fallback, const char* other) {
+  if (!body.contains(name)) return std::string(fallback);
+  const json& v = body[name];
+  if (!v.is_string() || (v != fallback && v != other)) {
+    return Fail(Error::Malformed(fmt::format("{} must be \"{}\" or \"{}\"", name, fallback, other)));
+  }
+  return v.get<std::string>();
+}
+
+awaitable<HttpResponse> HandlePause(ProxyServer& server, const json& body) {
+  int64_t timeout_ms = server.config().drain_timeout.count();
+  if (body.contains("drain_timeout_ms")) {
+    const json& v = body["drain_timeout_ms"];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > server.config().max_pause.count()) {
+      co_return ErrorResponse(400, fmt::format("drain_timeout_ms must be a whole number from 0 to max_pause_ms ({})",
+                                               server.config().max_pause.count()));
+    }
+    timeout_ms = v.get<int64_t>();
+  }
+  const std::chrono::milliseconds timeout(timeout_ms);
+  PauseResult r = co_await server.Pause(timeout);
+  json busy = json::array();
+  for (const auto& s : r.busy) busy.push_back(SessionJson(s));
+  co_return JsonResponse(200, json{{"paused", true}, {"drained", r.drained}, {"waited_us", r.waited.count()},
+                                   {"busy", busy}});
+}
+
+awaitable<HttpResponse> HandleRepoint(ProxyServer& server, const json& body) {
+  if (!body.contains("host") || !body["host"].is_string() || body["host"].get<std::string>().empty() ||
+      !body.contains("port") || !body["port"].is_number_unsigned() || body["port"].get<uint64_t>() == 0 ||
+      body["port"].get<uint64_t>() > 65535) {
+    co_return ErrorResponse(400, "repoint needs {\"host\": string, \"port\": 1-65535}");
+  }
+  const auto pinned = Choice(body, "pinned", "refuse", "close");
+  if (!pinned) co_return ErrorResponse(400, pinned.error().message());
+  const auto open = Choice(body, "open_transactions", "refuse", "close");
+  if (!open) co_return ErrorResponse(400, open.error().message());
+  const HostPort target{body["host"].get<std::string>(), body["port"].get<uint16_t>()};
+  const PinnedPolicy policy = *pinned == "close" ? PinnedPolicy::kClose : PinnedPolicy::kRefuse;
+  const bool close_open = *open == "close";
+  auto r = co_await server.Repoint(target, policy, close_open);
+  if (!r) co_return ErrorResponse(StatusFor(r.error()), r.error().message());
+  json closed = json::array();
+  for (const auto& s : r->closed) closed.push_back(SessionJson(s));
+  co_return JsonResponse(200, json{{"from", r->from.ToString()}, {"to", r->to.ToString()}, {"moved", r->moved},
+                                   {"closed", closed}, {"took_us", r->took.count()}});
+}
+
+// Every co_await stands alone in its statement (scripts/check-coroutines):
+// `co_return HttpResponse{200, MetricsText(co_await ...)}` made g++ 12 free
+// the response twice and crashed the proxy on every GET /metrics.
 awaitable<HttpResponse> Dispatch(ProxyServer& server, const HttpRequest& req) {
+  static const std::map<std::string, std::string, std::less<>> kEndpoints = {
+      {"/status", "GET"}, {"/metrics", "GET"}, {"/pause", "POST"}, {"/resume", "POST"}, {"/repoint", "POST"}};
+  const auto endpoint = kEndpoints.find(req.path);
+  if (endpoint == kEndpoints.end()) co_return ErrorResponse(404, fmt::format("no such endpoint: {}", req.path));
+  if (endpoint->second != req.method) {
+    co_return ErrorResponse(405, fmt::format("{} takes {}, not {}", req.path, endpoint->second, req.method));
+  }
   const json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) co_return ErrorResponse(400, "the body is not a JSON object");
-  if (req.method == "GET" && req.path == "/status") co_return JsonResponse(200, StatusJson(co_await server.CollectStatus()));
-  if (req.method == "GET" && req.path == "/metrics") {
-    co_return HttpResponse{200, MetricsText(co_await server.CollectStatus()), "text/plain; version=0.0.4"};
+  if (req.path == "/status") {
+    const ProxyStatus status = co_await server.CollectStatus();
+    co_return JsonResponse(200, StatusJson(status));
   }
-  if (req.method == "POST" && req.path == "/pause") {
-    const auto timeout = std::chrono::milliseconds(
-        body.value("drain_timeout_ms", static_cast<int64_t>(server.config().drain_timeout.count())));
-    PauseResult r = co_await server.Pause(timeout);
-    json busy = json::array();
-    for (const auto& s : r.busy) busy.push_back(SessionJson(s));
-    co_return JsonResponse(200, json{{"paused", true}, {"drained", r.drained}, {"waited_us", r.waited.count()},
-                                     {"busy", busy}});
+  if (req.path == "/metrics") {
+    const ProxyStatus status = co_await server.CollectStatus();
+    co_return HttpResponse{200, MetricsText(status), "text/plain; version=0.0.4"};
   }
-  if (req.method == "POST" && req.path == "/resume") {
+  if (req.path == "/pause") co_return co_await HandlePause(server, body);
+  if (req.path == "/resume") {
     co_await server.Resume();
     co_return JsonResponse(200, json{{"paused", false}});
   }
-  if (req.method == "POST" && req.path == "/repoint") {
-    if (!body.contains("host") || !body["host"].is_string() || !body.contains("port") ||
-        !body["port"].is_number_unsigned() || body["port"].get<uint64_t>() > 65535) {
-      co_return ErrorResponse(400, "repoint needs {\"host\": string, \"port\": number}");
-    }
-    const std::string pinned = body.value("pinned", "refuse");
-    if (pinned != "refuse" && pinned != "close") co_return ErrorResponse(400, "pinned must be \"refuse\" or \"close\"");
-    const std::string open = body.value("open_transactions", "refuse");
-    if (open != "refuse" && open != "close") {
-      co_return ErrorResponse(400, "open_transactions must be \"refuse\" or \"close\"");
-    }
-    // A named argument: g++ 12 destroys a class-type temporary passed by value
-    // to a coroutine inside co_await twice.
-    const HostPort target{body["host"].get<std::string>(), body["port"].get<uint16_t>()};
-    auto r = co_await server.Repoint(target, pinned == "close" ? PinnedPolicy::kClose : PinnedPolicy::kRefuse,
-                                     open == "close");
-    if (!r) co_return ErrorResponse(StatusFor(r.error()), r.error().message());
-    json closed = json::array();
-    for (const auto& s : r->closed) closed.push_back(SessionJson(s));
-    co_return JsonResponse(200, json{{"from", r->from.ToString()}, {"to", r->to.ToString()}, {"moved", r->moved},
-                                     {"closed", closed}, {"took_us", r->took.count()}});
-  }
-  co_return ErrorResponse(404, fmt::format("no such endpoint: {} {}", req.method, req.path));
+  co_return co_await HandleRepoint(server, body);
 }
 
 }  // namespace
@@ -198,39 +198,34 @@ awaitable<void> AdminApi::AcceptLoop() {
   }
 }
 
+// Reads one request (a stalled client is dropped after handshake_timeout_ms),
+// answers it and closes the connection. Each connection is its own coroutine,
+// so a slow client never holds up another.
 awaitable<void> AdminApi::Serve(tcp::socket socket) {
-  Deadline deadline(socket, std::chrono::milliseconds(10'000));
+  Deadline deadline(socket, server_.config().handshake_timeout);
   std::string data;
-  size_t head_end = std::string::npos;
-  HttpRequest req;
-  HttpResponse resp;
+  HttpParse parsed = ParseHttpRequest(data, kLimits);
   char chunk[4096];
-  while ((head_end = data.find("\r\n\r\n")) == std::string::npos && data.size() < kMaxRequest) {
+  while (parsed.kind == HttpParse::Kind::kIncomplete) {
     auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), kNoThrow);
-    if (ec) co_return;
+    if (ec) co_return;  // closed by the client or by the deadline
     data.append(chunk, n);
-  }
-  auto length = head_end == std::string::npos ? Fail(Error::Malformed("request head too large"))
-                                              : ParseHead(std::string_view(data).substr(0, head_end), req);
-  if (length) {
-    while (data.size() < head_end + 4 + *length) {
-      auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), kNoThrow);
-      if (ec) co_return;
-      data.append(chunk, n);
-    }
-    req.body = data.substr(head_end + 4, *length);
+    parsed = ParseHttpRequest(data, kLimits);
   }
   deadline.Disarm();
-  if (!length) {
-    resp = ErrorResponse(400, length.error().message());
-  } else if (req.authorization != "Bearer " + server_.config().admin_token) {
+  HttpResponse resp;
+  if (parsed.kind == HttpParse::Kind::kRefused) {
+    resp = ErrorResponse(parsed.status, parsed.reason);
+  } else if (parsed.request.authorization != "Bearer " + server_.config().admin_token) {
     resp = ErrorResponse(401, "missing or wrong admin token: send 'Authorization: Bearer <proxy.admin_token>'");
   } else {
-    resp = co_await Dispatch(server_, req);
+    resp = co_await Dispatch(server_, parsed.request);
   }
   const std::string out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
                                       resp.status, Reason(resp.status), resp.content_type, resp.body.size(), resp.body);
+  Deadline write_deadline(socket, server_.config().handshake_timeout);
   co_await asio::async_write(socket, asio::buffer(out), kNoThrow);
+  write_deadline.Disarm();
   asio::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
 }

@@ -6,7 +6,8 @@
 //   POST /resume
 //   POST /repoint   {"host": "127.0.0.1", "port": 3307, "pinned": "refuse"|"close"}
 // One request per connection; responses are JSON with an "error" member on
-// failure (400 bad request, 401 token, 404, 409 precondition, 500).
+// failure (400 bad request, 401 token, 404, 405 method, 409 precondition,
+// 413/431 too large, 500, 501 chunked body, 505 HTTP version).
 // Thread-safety: runs on the ProxyServer's control loop.
 #pragma once
 

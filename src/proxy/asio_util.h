@@ -2,6 +2,17 @@
 // over IoBuffer, whole-packet reads for the rare paths, and deadlines.
 // Thread-safety: each function runs on the caller's event loop and touches
 // only the objects it is given.
+//
+// Coroutines and g++ 12: its code generation destroys some temporaries of a
+// full expression that holds a co_await twice (GET /metrics crashed the proxy
+// with a double free). So a co_await stands alone in its statement:
+//   co_await F(a);  co_return co_await F(a);  auto x = co_await F(a);
+//   if (auto st = co_await F(a); !st) ...
+// never inside a braced or aggregate initialiser, an argument list, `?:` or an
+// operator, and F's arguments are names, literals or accessor calls: build any
+// other value (a string, an Error, a coroutine task) into a named local first.
+// Coroutine lambdas with captures are out too. scripts/check-coroutines (run
+// by the test suite) enforces the first two rules.
 #pragma once
 
 #include <chrono>

@@ -48,7 +48,8 @@ BackendConnection::BackendConnection(tcp::socket socket, HostPort address)
 
 awaitable<Result<BackendGreeting>> BackendConnection::Probe(const HostPort& address,
                                                            std::chrono::milliseconds timeout) {
-  tcp::socket socket(co_await asio::this_coro::executor);
+  auto executor = co_await asio::this_coro::executor;
+  tcp::socket socket(executor);
   const std::string peer = "backend " + address.ToString();
   Deadline deadline(socket, timeout);
   if (auto st = co_await ConnectSocket(socket, address, peer); !st) co_return Fail(st.error());
@@ -61,7 +62,8 @@ awaitable<Result<BackendGreeting>> BackendConnection::Probe(const HostPort& addr
 }
 
 awaitable<Result<std::unique_ptr<BackendConnection>>> BackendConnection::Open(const BackendLogin& login) {
-  tcp::socket socket(co_await asio::this_coro::executor);
+  auto executor = co_await asio::this_coro::executor;
+  tcp::socket socket(executor);
   std::unique_ptr<BackendConnection> conn(new BackendConnection(std::move(socket), login.address));
   Deadline deadline(conn->socket_, login.timeout);
   auto st = co_await ConnectSocket(conn->socket_, login.address, conn->peer_);
@@ -137,7 +139,8 @@ awaitable<Status> BackendConnection::FinishAuth(const BackendLogin& login, uint8
     std::string token;
     if (login.stage1) token = NativePasswordToken(*login.stage1, AsBytes(sw->plugin_data.substr(0, kScrambleLength)));
     seq = reply->last_sequence_id + 1;
-    if (auto st = co_await WritePacket(socket_, AsBytes(token), seq, peer_); !st) co_return st;
+    const ByteView token_bytes = AsBytes(token);
+    if (auto st = co_await WritePacket(socket_, token_bytes, seq, peer_); !st) co_return st;
   }
   co_return Fail(Error::Malformed(peer_ + ": login did not finish"));
 }
@@ -187,7 +190,8 @@ awaitable<Status> BackendConnection::SetMultiStatements(bool on) {
 
 awaitable<Status> BackendConnection::Ping() {
   const uint8_t ping = static_cast<uint8_t>(Command::kPing);
-  co_return co_await RunCommand(ByteView(&ping, 1));
+  const ByteView payload(&ping, 1);
+  co_return co_await RunCommand(payload);
 }
 
 }  // namespace cutover::proxy

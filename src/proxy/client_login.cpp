@@ -52,10 +52,9 @@ awaitable<Result<std::optional<Sha1Digest>>> ClientSession::CheckPassword(const 
   if (user && !user->empty_password && token.size() == kScrambleLength) {
     if (auto stage1 = VerifyNativePasswordToken(AsBytes(token), AsBytes(scramble_), user->stage2)) co_return stage1;
   }
-  co_await SendError(server_error::kAccessDenied, "28000",
-                     fmt::format("Access denied for user '{}'@'{}' (using password: {})", name, ClientHost(client_),
-                                 token.empty() ? "NO" : "YES"),
-                     seq);
+  const std::string message = fmt::format("Access denied for user '{}'@'{}' (using password: {})", name,
+                                          ClientHost(client_), token.empty() ? "NO" : "YES");
+  co_await SendError(server_error::kAccessDenied, "28000", message, seq);
   co_return Fail(Error::Precondition(fmt::format("{}: access denied for user '{}'", peer_, name)));
 }
 
@@ -63,7 +62,8 @@ awaitable<Result<std::optional<Sha1Digest>>> ClientSession::CheckPassword(const 
 // the server refused, error 1105 naming the backend otherwise.
 awaitable<Status> ClientSession::SendBackendError(const Error& e, uint8_t seq) {
   if (e.code() == ErrorCode::kServer) co_return co_await SendError(e.server_errno(), e.sql_state(), e.message(), seq);
-  co_return co_await SendError(server_error::kUnknownError, "HY000", "cutover: " + e.message(), seq);
+  const std::string message = "cutover: " + e.message();
+  co_return co_await SendError(server_error::kUnknownError, "HY000", message, seq);
 }
 
 // Returns a mysql_native_password token, asking the client to switch to that

@@ -137,8 +137,9 @@ awaitable<Status> ClientSession::CommandLoop() {
                                                   header.payload_length, header.sequence_id)));
     }
     if (header.payload_length > max_packet) {
-      co_await SendError(server_error::kNetPacketTooLarge, "08S01",
-                         fmt::format("Got a packet bigger than the proxy's max_packet_size ({} bytes)", max_packet), 1);
+      const std::string message =
+          fmt::format("Got a packet bigger than the proxy's max_packet_size ({} bytes)", max_packet);
+      co_await SendError(server_error::kNetPacketTooLarge, "08S01", message, 1);
       co_return Fail(Error::Malformed(peer_ + ": packet too large"));
     }
     // Whole packets up to one frame; bigger ones stream through after their
@@ -247,7 +248,10 @@ awaitable<Status> ClientSession::RelayResponse(Command command) {
   bool started = false;
   while (!tracker.done()) {
     auto n = tracker.Feed(buf.readable());
-    if (!n) co_return co_await BackendLost(n.error().WithContext(backend_->peer()), started);
+    if (!n) {
+      const Error error = n.error().WithContext(backend_->peer());
+      co_return co_await BackendLost(error, started);
+    }
     if (auto offset = tracker.prepare_id_offset(); offset && tracker.prepare_ok()) {
       const StmtPrepareOk& ok = *tracker.prepare_ok();
       const uint32_t client_id = state_.AddStatement(
@@ -259,7 +263,8 @@ awaitable<Status> ClientSession::RelayResponse(Command command) {
       const ByteView chunk = buf.readable().first(*n);
       const bool rewrite = !(client_capabilities_ & capability::kSessionTrack) && !tracker.tracked_ok_offsets().empty();
       const Bytes rewritten = rewrite ? WithoutSessionTracking(chunk, tracker.tracked_ok_offsets()) : Bytes();
-      if (auto st = co_await WriteAll(client_, rewrite ? ByteView(rewritten) : chunk, peer_); !st) co_return st;
+      const ByteView out = rewrite ? ByteView(rewritten) : chunk;
+      if (auto st = co_await WriteAll(client_, out, peer_); !st) co_return st;
       buf.Consume(*n);
     }
     if (tracker.done()) break;
@@ -338,11 +343,12 @@ awaitable<Status> ClientSession::RefuseStatement(Command command, uint32_t clien
     client_buffer_.Consume(packet_size_);
   }
   if (command == Command::kStmtClose || command == Command::kStmtSendLongData) co_return Status{};
-  co_return co_await SendError(server_error::kUnknownStatement, "HY000",
-                               fmt::format("Unknown prepared statement handler ({}) given to {}", client_id,
-                                           command == Command::kStmtExecute ? "mysqld_stmt_execute"
-                                           : command == Command::kStmtFetch ? "mysqld_stmt_fetch"
-                                                                            : "mysqld_stmt_reset"),
+  const std::string message =
+      fmt::format("Unknown prepared statement handler ({}) given to {}", client_id,
+                  command == Command::kStmtExecute ? "mysqld_stmt_execute"
+                  : command == Command::kStmtFetch ? "mysqld_stmt_fetch"
+                                                   : "mysqld_stmt_reset");
+  co_return co_await SendError(server_error::kUnknownStatement, "HY000", message,
                                1);
 }
 
@@ -400,19 +406,18 @@ awaitable<Status> ClientSession::HandleResetConnection() {
 awaitable<Status> ClientSession::RefuseCommand(Command command) {
   if (packet_size_ == 0) co_return Fail(Error::Unsupported(peer_ + ": oversized refused command"));
   client_buffer_.Consume(packet_size_);
-  co_return co_await SendError(
-      server_error::kUnknownCommand, "08S01",
-      fmt::format("cutover: {} is not supported through the proxy; connect to the server directly",
-                  CommandName(command)),
-      1);
+  const std::string message = fmt::format(
+      "cutover: {} is not supported through the proxy; connect to the server directly", CommandName(command));
+  co_return co_await SendError(server_error::kUnknownCommand, "08S01", message, 1);
 }
 
 awaitable<Status> ClientSession::BackendLost(const Error& error, bool response_started) {
   ++worker_.counters().backend_errors;
   spdlog::warn("session {} ({}): {}", id_, user_, error.message());
   if (!response_started) {
-    co_await SendError(server_error::kConnectionKilled, "70100",
-                       fmt::format("cutover: lost connection to the database during query ({})", error.message()), 1);
+    const std::string message =
+        fmt::format("cutover: lost connection to the database during query ({})", error.message());
+    co_await SendError(server_error::kConnectionKilled, "70100", message, 1);
   }
   co_return Fail(error);
 }

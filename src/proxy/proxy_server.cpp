@@ -163,7 +163,8 @@ awaitable<void> ProxyServer::AcceptLoop() {
 awaitable<std::vector<SessionInfo>> ProxyServer::CollectSessions() {
   std::vector<SessionInfo> all;
   for (auto& w : workers_) {
-    auto part = co_await OnWorker(*w, DescribeSessions(w.get()));
+    auto task = DescribeSessions(w.get());
+    auto part = co_await OnWorker(*w, std::move(task));
     all.insert(all.end(), part.begin(), part.end());
   }
   co_return all;
@@ -179,7 +180,8 @@ awaitable<ProxyStatus> ProxyServer::CollectStatus() {
   }
   status.sessions = co_await CollectSessions();
   for (auto& w : workers_) {
-    auto c = co_await OnWorker(*w, ReadCounters(w.get()));
+    auto task = ReadCounters(w.get());
+    auto c = co_await OnWorker(*w, std::move(task));
     status.totals.sessions_accepted += c.sessions_accepted;
     status.totals.logins_failed += c.logins_failed;
     status.totals.commands += c.commands;
@@ -211,7 +213,8 @@ awaitable<PauseResult> ProxyServer::Pause(std::chrono::milliseconds drain_timeou
   asio::steady_timer tick(control_);
   for (;;) {
     result.busy.clear();
-    for (auto& s : co_await CollectSessions()) {
+    auto sessions = co_await CollectSessions();
+    for (auto& s : sessions) {
       if (s.busy) result.busy.push_back(std::move(s));
     }
     result.waited = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
@@ -244,7 +247,8 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   RepointResult result{shared_.Primary(), target};
   std::vector<SessionInfo> busy, pinned;
   std::vector<SessionInfo> in_transaction;
-  for (auto& s : co_await CollectSessions()) {
+  auto sessions = co_await CollectSessions();
+  for (auto& s : sessions) {
     if (s.idle_in_transaction && close_open_transactions) in_transaction.push_back(s);
     else if (s.busy) busy.push_back(s);
     else if (s.pins != 0 && !s.backend.empty()) pinned.push_back(s);
@@ -265,7 +269,9 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   repoint_cancelled_ = false;
   std::string failures;
   for (auto& w : workers_) {
-    for (auto& [id, st] : co_await OnWorker(*w, PrepareMovesOn(w.get(), target))) {
+    auto task = PrepareMovesOn(w.get(), target);
+    auto results = co_await OnWorker(*w, std::move(task));
+    for (auto& [id, st] : results) {
       if (!st) failures += fmt::format("{}session {}: {}", failures.empty() ? "" : "; ", id, st.error().message());
     }
   }
@@ -281,7 +287,10 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   }
   const std::string message = fmt::format(
       "cutover: this session was closed because the database moved to {} and its state cannot move", target.ToString());
-  for (auto& w : workers_) co_await OnWorker(*w, FinishMovesOn(w.get(), commit, doomed, message));
+  for (auto& w : workers_) {
+    auto task = FinishMovesOn(w.get(), commit, doomed, message);
+    co_await OnWorker(*w, std::move(task));
+  }
   repointing_ = false;
   if (!commit) {
     if (repoint_cancelled_) co_return Fail(Error::Cancelled("the pause reached max_pause during the re-point; nothing moved"));
@@ -292,7 +301,8 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   shared_.SetGreeting(*greeting);
   result.closed = std::move(pinned);
   result.closed.insert(result.closed.end(), in_transaction.begin(), in_transaction.end());
-  for (const auto& s : co_await CollectSessions()) result.moved += (s.backend == target.ToString());
+  auto moved = co_await CollectSessions();
+  for (const auto& s : moved) result.moved += (s.backend == target.ToString());
   result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   spdlog::info("re-pointed {} session(s) from {} to {} in {} us", result.moved, result.from.ToString(),
                target.ToString(), result.took.count());

@@ -147,6 +147,16 @@ void BackgroundCutover::Signal(int signal) {
   if (pid_ > 0 && !exited_) ::kill(pid_, signal);
 }
 
+bool BackgroundCutover::Running() {
+  if (pid_ <= 0 || exited_) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+  exited_ = true;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (reader_.joinable()) reader_.join();
+  return false;
+}
+
 int BackgroundCutover::Wait(milliseconds timeout) {
   if (pid_ <= 0) return -1;
   if (!exited_) {

@@ -54,6 +54,8 @@ class BackgroundCutover {
   // The exit status, or -1 when the child did not exit within `timeout`
   // (it is killed then) or died of a signal.
   int Wait(std::chrono::milliseconds timeout);
+  // Is the child still running? Reaps it (keeping its exit status) when not.
+  bool Running();
   std::string output() const;
 
  private:
