@@ -12,6 +12,7 @@
 #include "clone/prechecks.h"
 #include "clone/schema_copy.h"
 #include "clone/user_copy.h"
+#include "replication/replica.h"
 #include "replication/snapshot.h"
 
 namespace cutover::clone {
@@ -203,7 +204,27 @@ class CloneRun {
     return UndoInterruptedClone(target, **interrupted);
   }
 
+  // The target's binary log must not hold transactions the source never had
+  // (an account created there by hand, say): once it is the primary, the old
+  // primary could not follow it (error 1236). An empty target that replicates
+  // from no one has nothing in its binary log that anyone needs: reset it.
+  Status ClearOwnTransactions(db::Connection& source, db::Connection& target) {
+    auto errant = replication::ErrantGtids(target, source);
+    if (!errant) return Fail(errant.error());
+    if (errant->empty()) return {};
+    observer_.Warning(fmt::format(
+        "target {}: its binary log holds {} transaction(s) of its own that the source never had (GTID {}); RESET "
+        "MASTER clears them from its binary log (their changes stay)",
+        target.where(), errant->size(), replication::FormatGtidList(*errant)));
+    if (Status st = target.Execute("RESET MASTER"); !st) {
+      return Fail(st.error().WithContext(fmt::format(
+          "target {}: clearing its own transactions from its binary log (RESET MASTER needs RELOAD)", target.where())));
+    }
+    return {};
+  }
+
   Status Copy(db::Connection& source, db::Connection& target, const PrecheckReport& checks) {
+    if (Status st = ClearOwnTransactions(source, target); !st) return st;
     if (Status st = MarkCloneStarted(target, options_.source.ToString()); !st) return st;
     auto schema = SchemaCopy::Read(source, checks.schemas, checks.tables, options_.defer_indexes);
     if (!schema) return Fail(schema.error());
@@ -238,14 +259,18 @@ class CloneRun {
   }
 
   Status CreateSchema(db::Connection& target, const SchemaCopy& schema, const PrecheckReport& checks) {
-    if (options_.force) {
-      for (const std::string& s : checks.schemas) {
-        if (std::find(checks.target_schemas.begin(), checks.target_schemas.end(), s) == checks.target_schemas.end()) {
-          continue;
-        }
+    // The source's schemas that the target already has: empty ones (a fresh
+    // server's `test`) hold nothing to lose; others only go with --force.
+    // The session does not binlog, so the drop is no transaction of the target's.
+    const auto has = [](const std::vector<std::string>& list, const std::string& s) {
+      return std::find(list.begin(), list.end(), s) != list.end();
+    };
+    for (const std::string& s : checks.schemas) {
+      if (!has(checks.target_schemas, s)) continue;
+      if (!has(checks.empty_target_schemas, s)) {
         observer_.Warning(fmt::format("--force: dropping schema {} on the target", s));
-        if (Status st = target.Execute("DROP DATABASE " + db::QuoteIdentifier(s)); !st) return st;
       }
+      if (Status st = target.Execute("DROP DATABASE " + db::QuoteIdentifier(s)); !st) return st;
     }
     observer_.Step(fmt::format("creating {} schema(s), {} table(s) and their objects on the target",
                                checks.schemas.size(), checks.tables.size()));

@@ -186,6 +186,20 @@ void AddTableWarnings(PrecheckReport& report) {
   }
 }
 
+// A clone works without them, a switchover to the clone does not.
+Status WarnAboutTargetBinlog(db::Connection& target, PrecheckReport& report) {
+  auto r = target.Query("SELECT @@GLOBAL.log_bin, @@GLOBAL.log_slave_updates");
+  if (!r) return Fail(r.error());
+  if (r->rows.empty()) return {};
+  if (r->rows[0][0].value_or("0") != "1" || r->rows[0][1].value_or("0") != "1") {
+    report.warnings.push_back(fmt::format(
+        "target {}: binary log or log_slave_updates is off; a switchover to it needs both (restart it with "
+        "--log-bin --log-slave-updates), so that the old primary can follow it",
+        target.where()));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<PrecheckReport> RunPrechecks(db::Connection& source, db::Connection& target, const CloneOptions& options) {
@@ -199,12 +213,21 @@ Result<PrecheckReport> RunPrechecks(db::Connection& source, db::Connection& targ
   auto target_schemas = db::ReadUserSchemas(target);
   if (!target_schemas) return Fail(target_schemas.error());
   report.target_schemas = *target_schemas;
-  if (!report.target_schemas.empty() && !options.force && !options.adopt) {
-    return Fail(Error::Precondition(fmt::format(
-        "target {} is not empty: it holds schema(s) {}. cutover clone needs an empty target; drop them, or pass "
-        "--force to drop and re-create the source's schemas there (other schemas are left alone)",
-        target.where(), Join(report.target_schemas))));
+  auto empty = db::ReadEmptyUserSchemas(target);
+  if (!empty) return Fail(empty.error());
+  report.empty_target_schemas = *empty;
+  std::vector<std::string> holding;
+  for (const std::string& s : report.target_schemas) {
+    if (std::find(empty->begin(), empty->end(), s) == empty->end()) holding.push_back(s);
   }
+  if (!holding.empty() && !options.force && !options.adopt) {
+    return Fail(Error::Precondition(fmt::format(
+        "target {} is not empty: schema(s) {} hold tables, views, routines or events. cutover clone needs an empty "
+        "target; drop them, or pass --force to drop and re-create the source's schemas there (other schemas are "
+        "left alone)",
+        target.where(), Join(holding))));
+  }
+  if (Status st = WarnAboutTargetBinlog(target, report); !st) return Fail(st.error());
   if (Status st = CheckUnsupportedTables(source, report.schemas); !st) return Fail(st.error());
   auto tables = db::ReadTables(source, report.schemas);
   if (!tables) return Fail(tables.error());

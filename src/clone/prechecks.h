@@ -17,13 +17,14 @@ struct PrecheckReport {
   std::vector<std::string> schemas;       // the source's user schemas
   std::vector<db::TableInfo> tables;      // their base tables
   std::vector<std::string> target_schemas;  // user schemas already on the target
+  std::vector<std::string> empty_target_schemas;  // those of them that hold nothing
   std::vector<std::string> warnings;
 };
 
 // Source: reachable, binary log on, server_id set, MariaDB. Target: reachable,
 // not older than the source, distinct server_id, may disable its binary log
-// for the session, not already a replica (unless adopting), no user schemas
-// (unless --force or --adopt). Replication account: can log in to the source
+// for the session, not already a replica (unless adopting), no user schemas that hold
+// anything (unless --force or --adopt). Replication account: can log in to the source
 // with REPLICATION SLAVE, created first with --create-replication-user (the
 // only change this makes, and only on request).
 [[nodiscard]] Result<PrecheckReport> RunPrechecks(db::Connection& source, db::Connection& target,

@@ -50,6 +50,21 @@ Result<std::vector<std::string>> ReadUserSchemas(Connection& conn) {
   return out;
 }
 
+Result<std::vector<std::string>> ReadEmptyUserSchemas(Connection& conn) {
+  auto rows = conn.Query(
+      "SELECT s.SCHEMA_NAME FROM information_schema.SCHEMATA s"
+      " WHERE NOT EXISTS (SELECT 1 FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = s.SCHEMA_NAME)"
+      " AND NOT EXISTS (SELECT 1 FROM information_schema.ROUTINES r WHERE r.ROUTINE_SCHEMA = s.SCHEMA_NAME)"
+      " AND NOT EXISTS (SELECT 1 FROM information_schema.EVENTS e WHERE e.EVENT_SCHEMA = s.SCHEMA_NAME)"
+      " ORDER BY s.SCHEMA_NAME");
+  if (!rows) return Fail(rows.error());
+  std::vector<std::string> out;
+  for (const Row& r : rows->rows) {
+    if (!IsSystemSchema(Text(r, 0))) out.push_back(Text(r, 0));
+  }
+  return out;
+}
+
 std::string SchemaFilter(Connection& conn, std::string_view column, const std::vector<std::string>& schemas) {
   if (schemas.empty()) return "1=0";
   std::string out = fmt::format("{} IN (", column);

@@ -52,6 +52,9 @@ struct TableInfo {
 inline constexpr std::string_view kCutoverSchema = "_cutover";
 bool IsSystemSchema(std::string_view schema);
 [[nodiscard]] Result<std::vector<std::string>> ReadUserSchemas(Connection& conn);
+// The user schemas that hold nothing: no table, view, sequence, routine or
+// event (mariadb-install-db's `test`, say).
+[[nodiscard]] Result<std::vector<std::string>> ReadEmptyUserSchemas(Connection& conn);
 
 // Every base table in `schemas` with its columns and ordering key: the
 // primary key, else the first unique index whose columns are all NOT NULL.

@@ -28,7 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // Bump when the template's contents change, so that old templates are not reused.
-constexpr std::string_view kTemplateFormat = "v1";
+// v2: with mariadb-install-db's empty `test` schema, as production servers have it.
+constexpr std::string_view kTemplateFormat = "v2";
 // Must match the --innodb-log-file-size that servers start with, or every
 // start would first resize the redo log.
 constexpr std::string_view kInnodbLogFileSize = "16M";
@@ -85,7 +86,6 @@ Status RunInstallDb(const MariadbBinaries& binaries, const std::string& datadir,
                                    "--no-defaults",
                                    "--datadir=" + datadir,
                                    "--auth-root-authentication-method=normal",
-                                   "--skip-test-db",
                                    "--skip-name-resolve",
                                    fmt::format("--innodb-log-file-size={}", kInnodbLogFileSize)};
   if (geteuid() == 0) argv.push_back("--user=root");  // mariadbd refuses to run as root without it

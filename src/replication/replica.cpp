@@ -53,6 +53,28 @@ Result<ReplicaStatus> ReadReplicaStatus(db::Connection& replica) {
 Result<std::string> ReadBinlogGtid(db::Connection& server) { return db::ReadGlobal(server, "gtid_binlog_pos"); }
 Result<std::string> ReadAppliedGtid(db::Connection& replica) { return db::ReadGlobal(replica, "gtid_slave_pos"); }
 
+Result<std::vector<Gtid>> ErrantGtids(db::Connection& server, db::Connection& other) {
+  auto server_state = db::ReadGlobal(server, "gtid_binlog_state");
+  if (!server_state) return Fail(server_state.error());
+  auto other_state = db::ReadGlobal(other, "gtid_binlog_state");
+  if (!other_state) return Fail(other_state.error());
+  auto mine = ParseGtidList(*server_state);
+  if (!mine) return Fail(mine.error().WithContext(server.where() + " gtid_binlog_state"));
+  auto theirs = ParseGtidList(*other_state);
+  if (!theirs) return Fail(theirs.error().WithContext(other.where() + " gtid_binlog_state"));
+  return UncoveredGtids(*mine, *theirs);
+}
+
+Error ErrantGtidsError(const db::Connection& server, const db::Connection& other, const std::vector<Gtid>& errant) {
+  return Error::Precondition(fmt::format(
+      "{} holds transaction(s) that {} never had: GTID {} (errant: written on {} directly, not replicated). If it "
+      "took over, the other server could not follow it (error 1236). Inspect them with mariadb-binlog; if they are "
+      "not needed run RESET MASTER on {} (only when nothing replicates from it), otherwise apply the same changes on "
+      "{} first and then RESET MASTER on {}; then retry",
+      server.where(), other.where(), FormatGtidList(errant), server.where(), server.where(), other.where(),
+      server.where()));
+}
+
 Result<bool> HasApplied(db::Connection& server, const std::string& gtid) {
   auto r = server.QueryValue(fmt::format("SELECT MASTER_GTID_WAIT({}, 0)", server.Quote(gtid)));
   if (!r) return Fail(r.error());

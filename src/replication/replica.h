@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "db/connection.h"
+#include "replication/gtid.h"
 
 namespace cutover::replication {
 
@@ -50,6 +51,13 @@ struct SourceAddress {
 [[nodiscard]] Result<std::string> ReadBinlogGtid(db::Connection& server);
 // @@gtid_slave_pos: the last GTID this replica applied, per domain.
 [[nodiscard]] Result<std::string> ReadAppliedGtid(db::Connection& replica);
+
+// The transactions in `server`'s binary log that `other`'s does not hold
+// (UncoveredGtids of their @@gtid_binlog_state): on a replica, errant ones.
+[[nodiscard]] Result<std::vector<Gtid>> ErrantGtids(db::Connection& server, db::Connection& other);
+// A refusal for people: `server` holds `errant`, which `other` never had;
+// what that breaks and the ways out.
+Error ErrantGtidsError(const db::Connection& server, const db::Connection& other, const std::vector<Gtid>& errant);
 
 // Has `server` applied `gtid` already (MASTER_GTID_WAIT without waiting)?
 [[nodiscard]] Result<bool> HasApplied(db::Connection& server, const std::string& gtid);
