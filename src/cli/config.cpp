@@ -177,9 +177,14 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin, uns
     c.state_file = (*sw)["state_file"].value_or(c.state_file);
     for (auto [key, target] : {std::pair{"max_lag_s", &c.max_lag_s}, std::pair{"max_transaction_s", &c.max_transaction_s},
                                std::pair{"drain_timeout_ms", &c.drain_timeout_ms},
-                               std::pair{"catchup_timeout_ms", &c.catchup_timeout_ms}}) {
+                               std::pair{"catchup_timeout_ms", &c.catchup_timeout_ms},
+                               std::pair{"max_pause_ms", &c.max_pause_ms}, std::pair{"gate_lag_ms", &c.gate_lag_ms},
+                               std::pair{"gate_timeout_ms", &c.gate_timeout_ms}, std::pair{"attempts", &c.attempts}}) {
       *target = (*sw)[key].value_or(*target);
-      if (*target <= 0) problems.Add(fmt::format("switchover.{} must be positive", key));
+      const bool may_be_zero = std::string_view(key) == "gate_timeout_ms";  // 0: no catch-up gate
+      if (*target < 0 || (*target == 0 && !may_be_zero)) {
+        problems.Add(fmt::format("switchover.{} must be positive", key));
+      }
     }
     if (const toml::array* replicas = (*sw)["replicas"].as_array()) {
       for (size_t i = 0; i < replicas->size(); ++i) {

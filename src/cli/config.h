@@ -34,10 +34,14 @@ struct ReplicationConfig {
 // [switchover]: where the move is recorded and the limits it respects.
 struct SwitchoverConfig {
   std::string state_file = "cutover-switchover.json";
-  int64_t max_lag_s = 5;
+  int64_t max_lag_s = 60;
   int64_t max_transaction_s = 10;
   int64_t drain_timeout_ms = 3000;
   int64_t catchup_timeout_ms = 10000;
+  int64_t max_pause_ms = 500;       // fence + catch-up + promote + re-point, after the drain
+  int64_t gate_lag_ms = 100;        // pause only once the target is this close
+  int64_t gate_timeout_ms = 60000;  // how long to wait for that before giving up; 0: no gate
+  int64_t attempts = 3;             // moves tried when catch-up would outlast max_pause_ms
   std::vector<ServerConfig> replicas;  // [[switchover.replicas]]: re-pointed to the new primary
 };
 

@@ -51,6 +51,10 @@ Result<switchover::SwitchoverOptions> BuildOptions(const SwitchoverCommandOption
   o.max_transaction_seconds = sw.max_transaction_s;
   o.drain_timeout = std::chrono::milliseconds(sw.drain_timeout_ms);
   o.catchup_timeout = std::chrono::milliseconds(sw.catchup_timeout_ms);
+  o.max_pause = std::chrono::milliseconds(sw.max_pause_ms);
+  o.gate_lag = std::chrono::milliseconds(sw.gate_lag_ms);
+  o.gate_timeout = std::chrono::milliseconds(sw.gate_timeout_ms);
+  o.attempts = static_cast<int>(sw.attempts);
   o.kill_open_transactions = cmd.kill_open_transactions;
   o.close_pinned = cmd.close_pinned;
   return o;

@@ -1,5 +1,8 @@
 #include "switchover/prechecks.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "replication/replica.h"
@@ -31,6 +34,24 @@ Status CheckReplication(const SwitchoverOptions& options, const ServerRole& from
         "{} is {} s behind the primary (the limit is {} s); wait for it to catch up", to_conn.where(),
         status->seconds_behind ? std::to_string(*status->seconds_behind) : "?", options.max_lag_seconds)));
   }
+  return {};
+}
+
+// The new primary's binary log must hold every transaction the old primary
+// wrote (log_slave_updates) and none of its own (errant ones): the old
+// primary and other replicas follow it by GTID after the move.
+Status CheckGtidHygiene(db::Connection& from_conn, db::Connection& to_conn) {
+  auto updates = to_conn.QueryValue("SELECT @@GLOBAL.log_slave_updates");
+  if (!updates) return Fail(updates.error());
+  if (*updates != "1") {
+    return Fail(Error::Precondition(fmt::format(
+        "{}: log_slave_updates is off, so its binary log lacks what it replicated and the old primary could not "
+        "follow it by GTID after the move; restart it with --log-slave-updates",
+        to_conn.where())));
+  }
+  auto errant = replication::ErrantGtids(to_conn, from_conn);
+  if (!errant) return Fail(errant.error());
+  if (!errant->empty()) return Fail(replication::ErrantGtidsError(to_conn, from_conn, *errant));
   return {};
 }
 
@@ -116,23 +137,29 @@ Result<std::vector<std::string>> OpenTransactions(db::Connection& conn, int64_t 
   return out;
 }
 
-Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn, const std::vector<uint64_t>& spare) {
-  std::string excluded = fmt::format("0, {}", conn.thread_id());
-  for (uint64_t id : spare) excluded += fmt::format(", {}", id);
+Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn,
+                                                      const std::function<Result<std::vector<uint64_t>>()>& spare) {
   auto r = conn.Query(fmt::format(
       "SELECT t.trx_mysql_thread_id, IFNULL(p.USER,''), IFNULL(p.HOST,''), IFNULL(LEFT(p.INFO, 60),''), t.trx_state "
       "FROM information_schema.INNODB_TRX t LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
-      "WHERE t.trx_mysql_thread_id NOT IN ({})",
-      excluded));
+      "WHERE t.trx_mysql_thread_id NOT IN (0, {})",
+      conn.thread_id()));
   if (!r) return Fail(r.error());
   std::vector<std::string> killed;
+  if (r->rows.empty()) return killed;
+  auto excluded = spare();
+  if (!excluded) return Fail(excluded.error());
   for (const db::Row& row : r->rows) {
+    const std::string id = row[0].value_or("0");
+    if (std::find(excluded->begin(), excluded->end(), std::strtoull(id.c_str(), nullptr, 10)) != excluded->end()) {
+      continue;
+    }
     constexpr int kErrNoSuchThread = 1094;
-    Status st = conn.Execute("KILL CONNECTION " + row[0].value_or("0"));
+    Status st = conn.Execute("KILL CONNECTION " + id);
     if (!st && st.error().server_errno() != kErrNoSuchThread) return Fail(st.error());
     if (st) {
-      killed.push_back(fmt::format("id {} ({}@{}, {}: {})", row[0].value_or(""), row[1].value_or(""),
-                                   row[2].value_or(""), row[4].value_or(""), row[3].value_or("")));
+      killed.push_back(fmt::format("id {} ({}@{}, {}: {})", id, row[1].value_or(""), row[2].value_or(""),
+                                   row[4].value_or(""), row[3].value_or("")));
     }
   }
   return killed;
@@ -140,6 +167,9 @@ Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn, cons
 
 Status CheckBeforeMove(const SwitchoverOptions& options, const ServerRole& from, const ServerRole& to,
                        db::Connection& from_conn, db::Connection& to_conn, ProxyAdmin& proxy) {
+  // First: an errant transaction also stops replication (gtid_strict_mode),
+  // and naming it says more than "replication is not running".
+  if (Status st = CheckGtidHygiene(from_conn, to_conn); !st) return st;
   if (Status st = CheckReplication(options, from, to_conn); !st) return st;
   auto open = OpenTransactions(from_conn, options.max_transaction_seconds);
   if (!open) return Fail(open.error());

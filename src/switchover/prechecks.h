@@ -3,6 +3,8 @@
 // Thread-safety: plain functions over the connections passed in.
 #pragma once
 
+#include <functional>
+
 #include "common/error.h"
 #include "db/connection.h"
 #include "switchover/proxy_admin.h"
@@ -19,8 +21,10 @@ namespace cutover::switchover {
 [[nodiscard]] Result<std::vector<std::string>> OpenTransactions(db::Connection& conn, int64_t seconds);
 
 // KILLs every connection with an open InnoDB transaction except `conn` and
-// the connection ids in `spare`; returns who was killed.
-[[nodiscard]] Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn,
-                                                                   const std::vector<uint64_t>& spare);
+// the connection ids `spare()` names; returns who was killed. `spare` is
+// called only when some transaction is open (the proxy's session list is big
+// with thousands of sessions, and the fence runs inside the pause).
+[[nodiscard]] Result<std::vector<std::string>> KillOpenTransactions(
+    db::Connection& conn, const std::function<Result<std::vector<uint64_t>>()>& spare);
 
 }  // namespace cutover::switchover

@@ -100,6 +100,15 @@ Result<nlohmann::json> ProxyAdmin::Pause(std::chrono::milliseconds drain_timeout
 
 Result<nlohmann::json> ProxyAdmin::Resume() { return Call("POST", "/resume", nlohmann::json::object(), std::chrono::seconds(5)); }
 
+Result<nlohmann::json> ProxyAdmin::Prepare(const std::string& host, uint16_t port) {
+  // Thousands of logins, 32 at a time per proxy thread: seconds, not minutes.
+  return Call("POST", "/prepare", {{"host", host}, {"port", port}}, std::chrono::seconds(120));
+}
+
+Result<nlohmann::json> ProxyAdmin::Unprepare() {
+  return Call("POST", "/unprepare", nlohmann::json::object(), std::chrono::seconds(10));
+}
+
 Result<nlohmann::json> ProxyAdmin::Repoint(const std::string& host, uint16_t port, bool close_pinned,
                                            bool close_open_transactions) {
   return Call("POST", "/repoint",

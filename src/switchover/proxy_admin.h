@@ -29,6 +29,11 @@ class ProxyAdmin {
   // POST /pause; the reply says whether every session drained.
   [[nodiscard]] Result<nlohmann::json> Pause(std::chrono::milliseconds drain_timeout);
   [[nodiscard]] Result<nlohmann::json> Resume();
+  // POST /prepare: every session that can move opens a standby connection on
+  // the target now, so that the re-point inside the pause only swaps them in.
+  [[nodiscard]] Result<nlohmann::json> Prepare(const std::string& host, uint16_t port);
+  // POST /unprepare: the standby connections are closed.
+  [[nodiscard]] Result<nlohmann::json> Unprepare();
   // POST /repoint. Pinned sessions, and sessions idle inside a transaction,
   // are closed when asked; otherwise they make the call fail.
   [[nodiscard]] Result<nlohmann::json> Repoint(const std::string& host, uint16_t port, bool close_pinned,

@@ -1,5 +1,6 @@
 #include "switchover/switchover.h"
 
+#include <algorithm>
 #include <ctime>
 #include <functional>
 #include <optional>
@@ -63,6 +64,81 @@ class Move {
 
   Status Precheck() {
     return Timed("pre-checks", [&] { return CheckBeforeMove(options_, from_, to_, *from_conn_, *to_conn_, proxy_); });
+  }
+
+  // Sessions open their connections to the target now, while clients go on,
+  // so that the pause does not grow with their number. Sessions that could
+  // not open one get it inside the pause, as without this step.
+  Status PrepareProxy() {
+    return Timed("prepare", [&]() -> Status {
+      auto r = proxy_.Prepare(to_.admin.host, to_.admin.port);
+      if (!r) {
+        observer_.Step("warning", fmt::format("the proxy could not prepare standby connections ({}); the re-point will open "
+                                      "them inside the pause",
+                                      r.error().message()));
+        return {};
+      }
+      detail_ = fmt::format("{} session(s) hold a standby connection to the {}", (*r)["warmed"].get<int>(), to_.role);
+      if (const int failed = (*r)["failed"].get<int>(); failed > 0) {
+        observer_.Step("warning", fmt::format("{} session(s) could not open a standby connection, e.g. {}; they get one "
+                                      "inside the pause",
+                                      failed, (*r)["failures"][0].get<std::string>()));
+      }
+      return {};
+    });
+  }
+
+  // Closes the standby connections of a move that did not happen. Best effort.
+  void UnprepareProxy() {
+    if (auto r = proxy_.Unprepare(); !r) {
+      observer_.Step("warning", fmt::format("the proxy kept its standby connections: {}", r.error().message()));
+    }
+  }
+
+  // Clients are paused only for a target that is provably close: it applies
+  // the primary's position of the moment within gate_lag. Changes nothing.
+  Status CatchUpGate() {
+    return Timed("catch-up gate", [&]() -> Status {
+      if (options_.gate_timeout.count() == 0) {
+        detail_ = "skipped (gate_timeout_ms = 0)";
+        return {};
+      }
+      const auto deadline = Clock::now() + options_.gate_timeout;
+      for (int round = 1;; ++round) {
+        auto gtid = replication::ReadBinlogGtid(*from_conn_);
+        if (!gtid) return Fail(gtid.error());
+        const auto asked = Clock::now();
+        const auto left = std::max(std::chrono::milliseconds(0),
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - asked));
+        Status st = replication::WaitForGtid(*to_conn_, *gtid, left);
+        if (!st && st.error().code() == ErrorCode::kTimeout) {
+          return Fail(Error::Timeout(fmt::format(
+              "{} has not caught up with the primary within gate_timeout_ms ({} ms); no client was paused and nothing "
+              "changed. See cutover replication status, then retry",
+              to_conn_->where(), options_.gate_timeout.count())));
+        }
+        if (!st) return st;
+        const double took = MsSince(asked);
+        if (took <= static_cast<double>(options_.gate_lag.count())) {
+          detail_ = fmt::format("the target applies the primary's position within {:.1f} ms ({} round(s))", took, round);
+          return {};
+        }
+        observer_.Step("catch-up gate", fmt::format("the target was {:.0f} ms behind the primary; waiting until it is "
+                                                    "within {} ms (no client is paused)",
+                                                    took, options_.gate_lag.count()));
+      }
+    });
+  }
+
+  // Did the last Forward() undo the move because catch-up would have outlasted
+  // the pause budget? Then it may be tried again.
+  bool over_budget() const { return over_budget_; }
+
+  // Makes a move that was undone ready to run again from the pause.
+  void Restart() {
+    over_budget_ = false;
+    state_.in_progress = true;
+    state_.final_gtid.clear();
   }
 
   // Runs every step from `first` on. Before the commit point a failure undoes
@@ -167,12 +243,16 @@ class Move {
       }
     }
     pause_start_ = Clock::now();
+    drain_end_ = pause_start_;
     auto r = proxy_.Pause(options_.drain_timeout);
     if (!r) return Fail(r.error());
     if (!(*r)["drained"].get<bool>() && options_.kill_open_transactions) {
       // Their transactions die with their connections on the old primary; the
       // proxy closes those sessions with an error at the re-point.
-      auto killed = KillOpenTransactions(*from_conn_, {fence_conn_->thread_id()});
+      const uint64_t fence_id = fence_conn_->thread_id();
+      auto killed = KillOpenTransactions(*from_conn_, [fence_id]() -> Result<std::vector<uint64_t>> {
+        return std::vector<uint64_t>{fence_id};
+      });
       if (!killed) return Fail(killed.error());
       detail_ = fmt::format("killed {} open transaction(s)", killed->size());
       close_open_transactions_ = true;
@@ -191,6 +271,7 @@ class Move {
           "sessions still inside a transaction after the {} ms drain: {}; retry, or pass --kill-open-transactions",
           options_.drain_timeout.count(), busy)));
     }
+    drain_end_ = Clock::now();
     return {};
   }
 
@@ -213,9 +294,7 @@ class Move {
     if (state_.final_gtid.empty()) state_.from_was_read_only = *ro == "1";
     // Connections that still hold a transaction are not the (drained) proxy's:
     // they bypass it. Kill them so read_only does not wait on them.
-    auto spare = ProxyBackendIds();
-    if (!spare) return Fail(spare.error());
-    auto killed = KillOpenTransactions(*from_conn_, *spare);
+    auto killed = KillOpenTransactions(*from_conn_, [this] { return ProxyBackendIds(); });
     if (!killed) return Fail(killed.error());
     // Two sessions: a session holding a backup stage may not change read_only.
     if (Status st = from_conn_->Execute("SET GLOBAL read_only = ON"); !st) {
@@ -256,8 +335,19 @@ class Move {
       return Fail(Error::Precondition(fmt::format("{} no longer replicates and lacks the final GTID {}",
                                                   to_conn_->where(), state_.final_gtid)));
     }
-    return replication::WaitForGtid(*to_conn_, state_.final_gtid,
-                                    std::chrono::duration_cast<std::chrono::milliseconds>(options_.catchup_timeout));
+    // The pause budget runs from the end of the drain; a quarter of it is kept
+    // for promoting, re-pointing and resuming.
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - drain_end_);
+    const auto budget = std::max(std::chrono::milliseconds(0), options_.max_pause - options_.max_pause / 4 - spent);
+    const auto timeout = std::min(budget, options_.catchup_timeout);
+    Status st = replication::WaitForGtid(*to_conn_, state_.final_gtid, timeout);
+    if (st || st.error().code() != ErrorCode::kTimeout) return st;
+    over_budget_ = timeout == budget;
+    return Fail(Error::Timeout(fmt::format(
+        "{} had not applied the final GTID '{}' after {} ms{}", to_conn_->where(), state_.final_gtid, timeout.count(),
+        over_budget_ ? fmt::format(", the part of the pause budget (max_pause_ms {}) left for it",
+                                   options_.max_pause.count())
+                     : " (catchup_timeout_ms)")));
   }
 
   // Makes the new primary writable. Its replication threads are left running
@@ -300,21 +390,35 @@ class Move {
     return {};
   }
 
-  // The old primary follows the new one, so that a rollback loses nothing.
+  // The old primary follows the new one, so that a rollback loses nothing. It
+  // applies with as many parallel threads as the new primary did as a replica
+  // (the clone's --replica-threads): single-threaded, it would fall behind the
+  // full load and make the rollback wait.
   Status ReverseReplication() {
+    auto threads = ParallelThreads();
+    if (!threads) return Fail(threads.error());
     // The new primary stops following the old one before the fence lifts.
     if (Status st = replication::StopAndForgetReplica(*to_conn_); !st) return st;
     (void)fence_conn_->Execute("BACKUP STAGE END");
     if (Status st = replication::StopAndForgetReplica(*from_conn_); !st) return st;
     replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
-    if (Status st = replication::StartReplica(*from_conn_, to_addr, state_.final_gtid); !st) return st;
+    if (Status st = replication::StartReplica(*from_conn_, to_addr, state_.final_gtid, *threads); !st) return st;
     return EnableEvents();
+  }
+
+  // The new primary's slave_parallel_threads, the setting it replicated with.
+  Result<int> ParallelThreads() {
+    auto threads = db::ReadGlobal(*to_conn_, "slave_parallel_threads");
+    if (!threads) return Fail(threads.error());
+    return std::atoi(threads->c_str());
   }
 
   // Other replicas that followed the old primary follow the new one, from
   // where they are (GTID): the new primary's binary log has everything the
   // old one had.
   Status Cascade() {
+    auto threads = ParallelThreads();
+    if (!threads) return Fail(threads.error());
     int moved = 0;
     for (const db::Endpoint& endpoint : options_.replicas) {
       auto conn = db::Connection::Connect(endpoint);
@@ -328,7 +432,7 @@ class Move {
       if (!applied) return Fail(applied.error());
       if (Status st = replication::StopAndForgetReplica(*conn); !st) return st;
       replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
-      if (Status st = replication::StartReplica(*conn, to_addr, *applied); !st) {
+      if (Status st = replication::StartReplica(*conn, to_addr, *applied, *threads); !st) {
         return Fail(st.error().WithContext(fmt::format("re-pointing replica {}", conn->where())));
       }
       ++moved;
@@ -363,8 +467,10 @@ class Move {
   std::optional<db::Connection> fence_conn_;  // on the old primary, holds the BACKUP STAGE locks
   std::optional<db::Connection> to_conn_;
   Clock::time_point pause_start_ = Clock::now();
+  Clock::time_point drain_end_ = Clock::now();  // when every session reached a transaction boundary
   double client_pause_ms_ = 0;
   bool promoted_ = false;  // the new primary became writable in this run
+  bool over_budget_ = false;  // catch-up would have outlasted the pause budget
   bool close_open_transactions_ = false;  // their transactions were killed: close those sessions
   std::string detail_;     // extra words for the current step's line
 };
@@ -409,7 +515,25 @@ Result<SwitchoverReport> RunSwitchover(const SwitchoverOptions& options, std::st
   Move move(options, observer, *state);
   if (Status st = move.Connect(); !st) return Fail(st.error());
   if (Status st = move.Precheck(); !st) return Fail(st.error());  // nothing saved, nothing changed
-  return move.Forward(Step::kPause);
+  if (Status st = move.PrepareProxy(); !st) return Fail(st.error());
+  for (int attempt = 1;; ++attempt) {
+    if (Status st = move.CatchUpGate(); !st) {  // nothing saved, nothing changed
+      move.UnprepareProxy();
+      return Fail(st.error());
+    }
+    auto report = move.Forward(Step::kPause);
+    if (report) return report;
+    if (!move.over_budget() || attempt >= std::max(1, options.attempts)) {
+      if (!move.Committed()) move.UnprepareProxy();
+      if (!move.over_budget()) return report;
+      return Fail(Error(report.error().code(),
+                        fmt::format("gave up after {} attempt(s): {}", attempt, report.error().message())));
+    }
+    observer.Step("retry", fmt::format("attempt {} of {}: the target did not catch up within the pause budget; clients "
+                                       "resumed on the {}; trying again",
+                                       attempt + 1, options.attempts, from_role));
+    move.Restart();
+  }
 }
 
 Result<SwitchoverReport> ResumeSwitchover(const SwitchoverOptions& options, SwitchoverObserver& observer) {

@@ -2,7 +2,8 @@
 // server to the other while clients, paused at the proxy, see a pause and
 // never an error.
 //
-//   pre-checks -> pause (drain) -> fence the old primary -> target catches up
+//   pre-checks -> catch-up gate (the target is close; nobody paused yet)
+//   -> pause (drain) -> fence the old primary -> target catches up
 //   -> promote (commit point) -> re-point sessions -> resume -> reverse
 //   replication (the old primary follows the new one).
 //
@@ -49,10 +50,20 @@ struct SwitchoverOptions {
   std::vector<ProxyUserHash> proxy_users;
   std::vector<db::Endpoint> replicas;       // other replicas: moved to follow the new primary
   std::string state_file;
-  int64_t max_lag_seconds = 5;
+  int64_t max_lag_seconds = 60;
   int64_t max_transaction_seconds = 10;     // an older open transaction on the primary refuses the move
   std::chrono::milliseconds drain_timeout{3000};
-  std::chrono::milliseconds catchup_timeout{10000};
+  std::chrono::milliseconds catchup_timeout{10000};  // never more than the max_pause budget allows
+  // The pause budget, from the end of the drain: fence, catch-up, promote and
+  // re-point. A catch-up that would outlast it (less a quarter kept for the
+  // steps after it) undoes the move, and the move is tried again.
+  std::chrono::milliseconds max_pause{500};
+  // Before pausing anyone, the target must apply the primary's position of
+  // a moment ago within gate_lag; waited for at most gate_timeout (0: no
+  // gate, clients are paused at once).
+  std::chrono::milliseconds gate_lag{100};
+  std::chrono::milliseconds gate_timeout{60000};
+  int attempts = 3;
   bool kill_open_transactions = false;      // at the drain timeout, kill instead of aborting
   bool close_pinned = false;                // close pinned sessions instead of refusing
 };

@@ -178,7 +178,7 @@ void SwitchoverFixture::BuildCluster() {
       local::LocalServerOptions o;
       o.server_id = id;
       o.name = name;
-      o.max_connections = 500;
+      o.max_connections = 2600;  // 2,000 sessions, each with a standby connection during a move
       o.extra_args = {"--tmpdir=" + tmpdir};
       return local::LocalServer::Start(o);
     });
@@ -307,9 +307,10 @@ std::string SwitchoverFixture::WriteConfig(int64_t catchup_timeout_ms) {
       "[source]\nhost = \"{}\"\nport = {}\nuser = \"root\"\npassword = \"{}\"\n\n"
       "[target]\nhost = \"{}\"\nport = {}\nuser = \"root\"\npassword = \"{}\"\n\n"
       "[replication]\nuser = \"{}\"\npassword = \"{}\"\n\n"
-      "[switchover]\nstate_file = \"{}\"\ncatchup_timeout_ms = {}\n",
+      "[switchover]\nstate_file = \"{}\"\ncatchup_timeout_ms = {}\nmax_pause_ms = {}\ngate_timeout_ms = 0\n",
       admin_port(), kAdminToken, kAppUser, kAppPassword, s.host(), s.port(), s.options().root_password, t.host(),
-      t.port(), t.options().root_password, kSwReplUser, kSwReplPassword, cluster_->state_file, catchup_timeout_ms);
+      t.port(), t.options().root_password, kSwReplUser, kSwReplPassword, cluster_->state_file, catchup_timeout_ms,
+      catchup_timeout_ms + 1000);
   return path;
 }
 

@@ -97,7 +97,9 @@ class SwitchoverFixture : public ::testing::Test {
 
   // What `cutover switchover` would build from the cluster's config.
   switchover::SwitchoverOptions Options() const;
-  // A config file for the cutover binary naming this cluster; returns its path.
+  // A config file for the cutover binary naming this cluster, for a test that
+  // blocks the target's applier on purpose: no catch-up gate, and a pause
+  // budget that lets the catch-up wait catchup_timeout_ms. Returns its path.
   std::string WriteConfig(int64_t catchup_timeout_ms = 10000);
   // A root connection, or the test fails.
   db::Connection Root(const std::string& role);

@@ -295,6 +295,8 @@ TEST_F(SwitchoverTest, SecondMoveIsRefusedWhileOneWaitsForCatchUp) {
     ASSERT_FALSE(HasFailure());
     switchover::SwitchoverOptions slow = options;
     slow.catchup_timeout = seconds(20);
+    slow.max_pause = seconds(21);   // a pause budget that lets the catch-up wait
+    slow.gate_timeout = seconds(0);  // no gate: the applier is blocked on purpose
     StepLog first_steps;
     auto first = std::async(std::launch::async, [&] { return switchover::RunSwitchover(slow, "target", first_steps); });
     const bool waiting = WaitForStep(switchover::Step::kCatchUp, seconds(10));
@@ -372,6 +374,8 @@ TEST_F(SwitchoverTest, CatchUpTimeoutRollsBackWithoutHurtingIdleClients) {
   ASSERT_FALSE(HasFailure());
   switchover::SwitchoverOptions options = Options();
   options.catchup_timeout = milliseconds(500);
+  options.max_pause = seconds(5);            // the catch-up timeout ends it, not the pause budget
+  options.gate_timeout = milliseconds(0);  // no gate: the applier is blocked on purpose
   Status committed = Fail(Error::Io("not run"));
   // Right after the pre-checks, before the pause: the client commits and is
   // then idle, at a transaction boundary, for the rest of the move.
@@ -478,6 +482,8 @@ TEST_F(SwitchoverTest, TargetKilledDuringCatchUpRollsBack) {
   ASSERT_FALSE(HasFailure());
   switchover::SwitchoverOptions options = Options();
   options.catchup_timeout = seconds(5);
+  options.max_pause = seconds(6);
+  options.gate_timeout = milliseconds(0);  // no gate: the applier is blocked on purpose
   std::jthread killer;
   std::atomic<bool> killed{false};
   local::LocalServer* target_server = &target();
