@@ -30,13 +30,15 @@ json SessionJson(const SessionInfo& s) {
   return json{{"id", s.id}, {"worker", s.worker}, {"user", s.user}, {"client", s.client},
               {"backend", s.backend}, {"in_transaction", s.in_transaction}, {"busy", s.busy},
               {"busy_reason", s.busy_reason}, {"pinned", s.pins != 0}, {"pin_reasons", s.pin_reasons},
-              {"backend_connection_id", s.backend_connection_id}, {"idle_in_transaction", s.idle_in_transaction}};
+              {"backend_connection_id", s.backend_connection_id}, {"idle_in_transaction", s.idle_in_transaction},
+              {"standby", s.standby}};
 }
 
 json StatusJson(const ProxyStatus& st) {
-  size_t in_trans = 0, pinned = 0, busy = 0;
+  size_t in_trans = 0, pinned = 0, busy = 0, standbys = 0;
   json sessions = json::array();
   for (const auto& s : st.sessions) {
+    standbys += s.standby;
     in_trans += s.in_transaction;
     pinned += s.pins != 0;
     busy += s.busy;
@@ -46,6 +48,8 @@ json StatusJson(const ProxyStatus& st) {
               {"server_version", st.server_version},
               {"paused", st.paused},
               {"paused_ms", st.paused_for.count()},
+              {"prepared", st.prepared ? json(st.prepared->ToString()) : json(nullptr)},
+              {"standbys", standbys},
               {"session_count", st.sessions.size()},
               {"in_transaction", in_trans},
               {"pinned", pinned},
@@ -128,17 +132,33 @@ awaitable<HttpResponse> HandlePause(ProxyServer& server, const json& body) {
                                    {"busy", busy}});
 }
 
-awaitable<HttpResponse> HandleRepoint(ProxyServer& server, const json& body) {
+// {"host": ..., "port": ...}: the server a move goes to.
+Result<HostPort> Target(const json& body, std::string_view path) {
   if (!body.contains("host") || !body["host"].is_string() || body["host"].get<std::string>().empty() ||
       !body.contains("port") || !body["port"].is_number_unsigned() || body["port"].get<uint64_t>() == 0 ||
       body["port"].get<uint64_t>() > 65535) {
-    co_return ErrorResponse(400, "repoint needs {\"host\": string, \"port\": 1-65535}");
+    return Fail(Error::Malformed(fmt::format("{} needs {{\"host\": string, \"port\": 1-65535}}", path)));
   }
+  return HostPort{body["host"].get<std::string>(), body["port"].get<uint16_t>()};
+}
+
+awaitable<HttpResponse> HandlePrepare(ProxyServer& server, const json& body) {
+  const auto target = Target(body, "prepare");
+  if (!target) co_return ErrorResponse(400, target.error().message());
+  const PrepareResult r = co_await server.Prepare(*target);
+  co_return JsonResponse(200, json{{"target", r.target.ToString()}, {"warmed", r.warmed},
+                                   {"failed", r.failures.size()}, {"failures", r.failures},
+                                   {"took_us", r.took.count()}});
+}
+
+awaitable<HttpResponse> HandleRepoint(ProxyServer& server, const json& body) {
+  const auto parsed = Target(body, "repoint");
+  if (!parsed) co_return ErrorResponse(400, parsed.error().message());
   const auto pinned = Choice(body, "pinned", "refuse", "close");
   if (!pinned) co_return ErrorResponse(400, pinned.error().message());
   const auto open = Choice(body, "open_transactions", "refuse", "close");
   if (!open) co_return ErrorResponse(400, open.error().message());
-  const HostPort target{body["host"].get<std::string>(), body["port"].get<uint16_t>()};
+  const HostPort target = *parsed;
   const PinnedPolicy policy = *pinned == "close" ? PinnedPolicy::kClose : PinnedPolicy::kRefuse;
   const bool close_open = *open == "close";
   auto r = co_await server.Repoint(target, policy, close_open);
@@ -154,7 +174,8 @@ awaitable<HttpResponse> HandleRepoint(ProxyServer& server, const json& body) {
 // the response twice and crashed the proxy on every GET /metrics.
 awaitable<HttpResponse> Dispatch(ProxyServer& server, const HttpRequest& req) {
   static const std::map<std::string, std::string, std::less<>> kEndpoints = {
-      {"/status", "GET"}, {"/metrics", "GET"}, {"/pause", "POST"}, {"/resume", "POST"}, {"/repoint", "POST"}};
+      {"/status", "GET"}, {"/metrics", "GET"}, {"/pause", "POST"}, {"/resume", "POST"},
+      {"/prepare", "POST"}, {"/unprepare", "POST"}, {"/repoint", "POST"}};
   const auto endpoint = kEndpoints.find(req.path);
   if (endpoint == kEndpoints.end()) co_return ErrorResponse(404, fmt::format("no such endpoint: {}", req.path));
   if (endpoint->second != req.method) {
@@ -174,6 +195,11 @@ awaitable<HttpResponse> Dispatch(ProxyServer& server, const HttpRequest& req) {
   if (req.path == "/resume") {
     co_await server.Resume();
     co_return JsonResponse(200, json{{"paused", false}});
+  }
+  if (req.path == "/prepare") co_return co_await HandlePrepare(server, body);
+  if (req.path == "/unprepare") {
+    co_await server.Unprepare();
+    co_return JsonResponse(200, json{{"prepared", false}});
   }
   co_return co_await HandleRepoint(server, body);
 }

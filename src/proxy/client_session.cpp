@@ -98,7 +98,8 @@ void ClientSession::CloseSockets() {
   asio::error_code ignored;
   client_.close(ignored);
   backend_.reset();
-  pending_backend_.reset();
+  pending_.reset();
+  standby_.reset();
 }
 
 bool ClientSession::busy() const {
@@ -420,54 +421,6 @@ awaitable<Status> ClientSession::BackendLost(const Error& error, bool response_s
     co_await SendError(server_error::kConnectionKilled, "70100", message, 1);
   }
   co_return Fail(error);
-}
-
-awaitable<Status> ClientSession::PrepareMove(const HostPort& target) {
-  moving_ = true;
-  BackendLogin login{target, user_, stage1_, state_.schema(), character_set_, client_capabilities_, attributes_,
-                     worker_.shared().config.connect_timeout};
-  auto opened = co_await BackendConnection::Open(login);
-  if (!opened) co_return Fail(opened.error());
-  BackendConnection& next = **opened;
-  const std::string set = state_.RestoreVariablesSql(next.status_flags() & status::kNoBackslashEscapes);
-  if (!set.empty()) {
-    if (auto st = co_await next.Query(set); !st) co_return Fail(st.error().WithContext("restoring session variables"));
-  }
-  const bool multi_default = client_capabilities_ & capability::kMultiStatements;
-  if (state_.multi_statements() != multi_default) {
-    if (auto st = co_await next.SetMultiStatements(state_.multi_statements()); !st) co_return Fail(st.error());
-  }
-  pending_statement_ids_.clear();
-  for (const auto& [client_id, statement] : state_.statements()) {
-    auto prepared = co_await next.Prepare(statement.sql);
-    if (!prepared) {
-      co_return Fail(prepared.error().WithContext(fmt::format("re-preparing statement {}", client_id)));
-    }
-    pending_statement_ids_.emplace_back(client_id, prepared->statement_id);
-  }
-  pending_backend_ = std::move(*opened);
-  co_return Status{};
-}
-
-void ClientSession::CommitMove() {
-  backend_ = std::move(pending_backend_);
-  for (const auto& [client_id, backend_id] : pending_statement_ids_) {
-    if (PreparedStatement* s = state_.FindStatement(client_id)) {
-      s->backend_id = backend_id;
-      s->backend_has_types = false;
-    }
-  }
-  pending_statement_ids_.clear();
-  status_flags_ = backend_->status_flags();
-  moving_ = false;
-  worker_.WakeGate();
-}
-
-void ClientSession::AbortMove() {
-  pending_backend_.reset();
-  pending_statement_ids_.clear();
-  moving_ = false;
-  worker_.WakeGate();
 }
 
 }  // namespace cutover::proxy

@@ -7,13 +7,17 @@
 // what it needs to know when a response ends and the session's state after it.
 // At a transaction boundary a paused proxy holds the next command; while held,
 // the control plane can move the session to another server (PrepareMove, then
-// CommitMove or AbortMove) with its state intact.
+// CommitMove or AbortMove) with its state intact. Before the pause, Warm opens
+// that connection ahead (a standby), so that PrepareMove only replays what
+// changed since and the pause does not grow with the number of sessions.
 // Thread-safety: none; every method runs on the owning worker's thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "protocol/auth.h"
 #include "protocol/constants.h"
@@ -58,15 +62,25 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Has a backend connection to move (sessions without one will connect to
   // the primary of the moment once the pause ends).
   bool has_backend() const { return backend_ != nullptr; }
-  bool has_pending_move() const { return pending_backend_ != nullptr; }
+  bool has_pending_move() const { return pending_.has_value(); }
 
-  // Opens and fills a backend connection on `target` that mirrors this
-  // session's state. The session holds its next command until CommitMove or
-  // AbortMove. REQUIRES: !busy(), has_backend() and the proxy is paused.
-  awaitable<Status> PrepareMove(const HostPort& target);
+  // Opens a standby connection on `target` that mirrors this session's state,
+  // while the session goes on serving its client. kPrecondition when the
+  // session cannot move (pinned, no backend) or is warming already.
+  awaitable<Status> Warm(HostPort target);
+  bool has_standby() const { return standby_.has_value(); }
+  void DropStandby() { standby_.reset(); }
+
+  // Readies a backend connection on `target` that mirrors this session's
+  // state: the standby brought up to date when there is a live one for
+  // `target` (no I/O when nothing changed), a new connection otherwise. The
+  // session holds its next command until CommitMove or AbortMove.
+  // REQUIRES: !busy(), has_backend() and the proxy is paused.
+  awaitable<Status> PrepareMove(HostPort target);
   // Switches to the connection PrepareMove made. REQUIRES: PrepareMove succeeded.
   void CommitMove();
-  // Drops the connection PrepareMove made, if any.
+  // Keeps the backend it has; the connection PrepareMove readied stays as the
+  // standby while the same move is still prepared (it is tried again).
   void AbortMove();
   // The session cannot move: its next command gets this error, then it closes.
   void Doom(std::string message) { doom_message_ = std::move(message); }
@@ -82,6 +96,22 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<Result<std::optional<protocol::Sha1Digest>>> CheckPassword(const std::string& name,
                                                                        const std::string& token, uint8_t seq);
   awaitable<Status> SendBackendError(const Error& e, uint8_t seq);
+
+  // A backend connection and the session state it holds.
+  struct Mirror {
+    std::unique_ptr<BackendConnection> backend;
+    std::string schema;
+    std::map<std::string, std::string> variables;
+    bool multi_statements = false;
+    std::unordered_map<uint32_t, uint32_t> statements;  // client id -> id on this backend
+  };
+
+  // session_move.cpp
+  awaitable<Result<Mirror>> OpenMirror(const HostPort& target);
+  // Brings `mirror` to the session's state of now: schema, variables,
+  // multi-statement option, prepared statements. kPrecondition when it
+  // cannot (state was reset): open a new one then.
+  awaitable<Status> SyncMirror(Mirror& mirror);
 
   // client_session.cpp
   awaitable<Status> CommandLoop();
@@ -120,8 +150,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::vector<std::pair<std::string, std::string>> attributes_;
 
   std::unique_ptr<BackendConnection> backend_;
-  std::unique_ptr<BackendConnection> pending_backend_;             // made by PrepareMove
-  std::vector<std::pair<uint32_t, uint32_t>> pending_statement_ids_;  // client id, new backend id
+  std::optional<Mirror> pending_;  // made by PrepareMove
+  std::optional<Mirror> standby_;  // made by Warm, used by PrepareMove
+  bool warming_ = false;           // Is a Warm under way?
 
   SessionState state_;
   Phase phase_ = Phase::kHandshake;

@@ -16,7 +16,8 @@ using Clock = std::chrono::steady_clock;
 SessionInfo Describe(const ClientSession& s, int worker) {
   return SessionInfo{s.id(), worker, s.user(), s.peer(), s.backend_address(), s.in_transaction(),
                      s.busy(), s.BusyReason(), s.pins(), DescribePins(s.pins()), s.backend_connection_id(),
-                     s.busy() && s.phase() == ClientSession::Phase::kIdle && s.in_transaction()};
+                     s.busy() && s.phase() == ClientSession::Phase::kIdle && s.in_transaction(),
+                     s.has_standby()};
 }
 
 // Runs a task on a worker's thread and resumes the caller on its own loop
@@ -27,12 +28,24 @@ awaitable<T> OnWorker(ProxyWorker& worker, awaitable<T> task) {
   co_return co_await asio::co_spawn(worker.context(), std::move(task), asio::use_awaitable);
 }
 
-awaitable<std::vector<SessionInfo>> DescribeSessions(ProxyWorker* worker) {
+// Every logged-in session, or (`only_unclean`) only those a move must look
+// at: busy or pinned. Describing thousands of clean ones inside the pause
+// costs milliseconds for nothing.
+awaitable<std::vector<SessionInfo>> DescribeSessions(ProxyWorker* worker, bool only_unclean) {
   std::vector<SessionInfo> out;
   for (const ClientSession* s : worker->sessions()) {
-    if (s->phase() != ClientSession::Phase::kHandshake) out.push_back(Describe(*s, worker->index()));
+    if (s->phase() == ClientSession::Phase::kHandshake) continue;
+    if (only_unclean && !s->busy() && s->pins() == 0) continue;
+    out.push_back(Describe(*s, worker->index()));
   }
   co_return out;
+}
+
+awaitable<int> CountSessionsOn(ProxyWorker* worker, HostPort backend) {
+  int n = 0;
+  const std::string address = backend.ToString();
+  for (const ClientSession* s : worker->sessions()) n += s->backend_address() == address;
+  co_return n;
 }
 
 awaitable<WorkerCounters> ReadCounters(ProxyWorker* worker) { co_return worker->counters(); }
@@ -53,17 +66,60 @@ awaitable<void> PrepareOne(std::shared_ptr<ClientSession> session, HostPort targ
   if (--latch->pending == 0) latch->timer.cancel();
 }
 
+std::vector<std::shared_ptr<ClientSession>> MovableSessions(ProxyWorker* worker) {
+  std::vector<std::shared_ptr<ClientSession>> out;
+  for (ClientSession* s : worker->sessions()) {
+    if (s->has_backend() && s->pins() == 0 && !s->in_transaction()) out.push_back(s->shared_from_this());
+  }
+  return out;
+}
+
 // Prepares every movable session of a worker concurrently.
 awaitable<MoveResults> PrepareMovesOn(ProxyWorker* worker, HostPort target) {
   auto latch = std::make_shared<MoveLatch>(worker->context());
-  std::vector<std::shared_ptr<ClientSession>> sessions;
-  for (ClientSession* s : worker->sessions()) {
-    if (s->has_backend() && s->pins() == 0 && !s->in_transaction()) sessions.push_back(s->shared_from_this());
-  }
+  const auto sessions = MovableSessions(worker);
   latch->pending = sessions.size();
   for (auto& s : sessions) asio::co_spawn(worker->context(), PrepareOne(s, target, latch), asio::detached);
   while (latch->pending > 0) co_await latch->timer.async_wait(kNoThrow);
   co_return std::move(latch->results);
+}
+
+// Warming opens at most this many connections at once per worker: thousands
+// of simultaneous logins would overflow the server's listen backlog.
+constexpr size_t kWarmLanes = 32;
+
+struct WarmJob {
+  explicit WarmJob(asio::io_context& context) : latch(context) {}
+  std::vector<std::shared_ptr<ClientSession>> sessions;
+  size_t next = 0;
+  HostPort target;
+  MoveLatch latch;  // counts lanes
+};
+
+awaitable<void> WarmLane(std::shared_ptr<WarmJob> job) {
+  while (job->next < job->sessions.size()) {
+    std::shared_ptr<ClientSession> session = job->sessions[job->next++];
+    auto st = co_await session->Warm(job->target);
+    job->latch.results.emplace_back(session->id(), std::move(st));
+  }
+  if (--job->latch.pending == 0) job->latch.timer.cancel();
+}
+
+awaitable<MoveResults> WarmSessionsOn(ProxyWorker* worker, HostPort target) {
+  auto job = std::make_shared<WarmJob>(worker->context());
+  job->target = target;
+  for (ClientSession* s : worker->sessions()) {
+    if (s->has_backend() && s->pins() == 0) job->sessions.push_back(s->shared_from_this());
+  }
+  job->latch.pending = std::min(kWarmLanes, job->sessions.size());
+  for (size_t i = 0; i < job->latch.pending; ++i) asio::co_spawn(worker->context(), WarmLane(job), asio::detached);
+  while (job->latch.pending > 0) co_await job->latch.timer.async_wait(kNoThrow);
+  co_return std::move(job->latch.results);
+}
+
+awaitable<void> DropStandbysOn(ProxyWorker* worker) {
+  for (ClientSession* s : worker->sessions()) s->DropStandby();
+  co_return;
 }
 
 awaitable<void> FinishMovesOn(ProxyWorker* worker, bool commit, std::vector<uint32_t> doomed, std::string message) {
@@ -74,6 +130,7 @@ awaitable<void> FinishMovesOn(ProxyWorker* worker, bool commit, std::vector<uint
     } else {
       s->AbortMove();
     }
+    if (commit) s->DropStandby();
   }
   co_return;
 }
@@ -160,10 +217,10 @@ awaitable<void> ProxyServer::AcceptLoop() {
   }
 }
 
-awaitable<std::vector<SessionInfo>> ProxyServer::CollectSessions() {
+awaitable<std::vector<SessionInfo>> ProxyServer::CollectSessions(bool only_unclean) {
   std::vector<SessionInfo> all;
   for (auto& w : workers_) {
-    auto task = DescribeSessions(w.get());
+    auto task = DescribeSessions(w.get(), only_unclean);
     auto part = co_await OnWorker(*w, std::move(task));
     all.insert(all.end(), part.begin(), part.end());
   }
@@ -175,10 +232,11 @@ awaitable<ProxyStatus> ProxyServer::CollectStatus() {
   status.primary = shared_.Primary();
   status.server_version = shared_.Greeting().server_version;
   status.paused = shared_.paused.load();
+  status.prepared = shared_.PreparedTarget();
   if (status.paused) {
     status.paused_for = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - paused_at_);
   }
-  status.sessions = co_await CollectSessions();
+  status.sessions = co_await CollectSessions(false);
   for (auto& w : workers_) {
     auto task = ReadCounters(w.get());
     auto c = co_await OnWorker(*w, std::move(task));
@@ -213,7 +271,7 @@ awaitable<PauseResult> ProxyServer::Pause(std::chrono::milliseconds drain_timeou
   asio::steady_timer tick(control_);
   for (;;) {
     result.busy.clear();
-    auto sessions = co_await CollectSessions();
+    auto sessions = co_await CollectSessions(true);
     for (auto& s : sessions) {
       if (s.busy) result.busy.push_back(std::move(s));
     }
@@ -232,11 +290,44 @@ awaitable<void> ProxyServer::Resume() {
   max_pause_timer_.cancel();
   for (auto& w : workers_) {
     ProxyWorker& worker = *w;
-    asio::post(worker.context(), [&worker] { worker.WakeGate(); });
+    asio::post(worker.context(), [&worker] {
+      worker.WakeGate();
+      asio::post(worker.context(), [&worker] { worker.CloseRetired(); });  // after the woken sessions
+    });
   }
   spdlog::info("resumed after {} ms",
                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - paused_at_).count());
   co_return;
+}
+
+awaitable<PrepareResult> ProxyServer::Prepare(HostPort target) {
+  const auto start = Clock::now();
+  if (shared_.PreparedTarget() != target) co_await Unprepare();
+  shared_.SetPreparedTarget(target);
+  PrepareResult result{target};
+  for (auto& w : workers_) {
+    auto task = WarmSessionsOn(w.get(), target);
+    auto results = co_await OnWorker(*w, std::move(task));
+    for (auto& [id, st] : results) {
+      if (st) {
+        ++result.warmed;
+      } else if (st.error().code() != ErrorCode::kPrecondition) {  // pinned or closing meanwhile: not a failure
+        result.failures.push_back(fmt::format("session {}: {}", id, st.error().message()));
+      }
+    }
+  }
+  result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  spdlog::info("prepared a move to {}: {} session(s) hold a standby connection, {} could not ({} us)",
+               target.ToString(), result.warmed, result.failures.size(), result.took.count());
+  co_return result;
+}
+
+awaitable<void> ProxyServer::Unprepare() {
+  shared_.SetPreparedTarget(std::nullopt);
+  for (auto& w : workers_) {
+    auto task = DropStandbysOn(w.get());
+    co_await OnWorker(*w, std::move(task));
+  }
 }
 
 awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPolicy policy,
@@ -247,7 +338,7 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   RepointResult result{shared_.Primary(), target};
   std::vector<SessionInfo> busy, pinned;
   std::vector<SessionInfo> in_transaction;
-  auto sessions = co_await CollectSessions();
+  auto sessions = co_await CollectSessions(true);
   for (auto& s : sessions) {
     if (s.idle_in_transaction && close_open_transactions) in_transaction.push_back(s);
     else if (s.busy) busy.push_back(s);
@@ -287,6 +378,7 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   }
   const std::string message = fmt::format(
       "cutover: this session was closed because the database moved to {} and its state cannot move", target.ToString());
+  if (commit) shared_.SetPreparedTarget(std::nullopt);  // standbys that are still warming are dropped
   for (auto& w : workers_) {
     auto task = FinishMovesOn(w.get(), commit, doomed, message);
     co_await OnWorker(*w, std::move(task));
@@ -301,8 +393,11 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   shared_.SetGreeting(*greeting);
   result.closed = std::move(pinned);
   result.closed.insert(result.closed.end(), in_transaction.begin(), in_transaction.end());
-  auto moved = co_await CollectSessions();
-  for (const auto& s : moved) result.moved += (s.backend == target.ToString());
+  for (auto& w : workers_) {
+    auto task = CountSessionsOn(w.get(), target);
+    const int n = co_await OnWorker(*w, std::move(task));
+    result.moved += n;
+  }
   result.took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   spdlog::info("re-pointed {} session(s) from {} to {} in {} us", result.moved, result.from.ToString(),
                target.ToString(), result.took.count());

@@ -6,8 +6,9 @@
 // locks. A pause holds new transactions at the gate; it ends with Resume() or,
 // at the latest, after max_pause, when the proxy resumes by itself on the
 // primary it had. A re-point moves every session in two phases: every session
-// first opens and fills a connection to the target; only when all succeeded
-// does the state file name the target and every session switch at once.
+// first readies a connection to the target (its standby from Prepare, brought
+// up to date, or a new one); only when all succeeded does the state file name
+// the target and every session switch at once.
 // Thread-safety: Start/Stop from one thread; control operations on control().
 #pragma once
 
@@ -36,6 +37,7 @@ struct SessionInfo {
   std::string pin_reasons;
   uint32_t backend_connection_id = 0;  // the server's id for the backend connection (its KILL target); 0: none
   bool idle_in_transaction = false;    // busy only because a transaction is open, no command in flight
+  bool standby = false;                // holds a standby connection for the prepared move
 };
 
 struct ProxyStatus {
@@ -43,6 +45,7 @@ struct ProxyStatus {
   std::string server_version;
   bool paused = false;
   std::chrono::milliseconds paused_for{0};
+  std::optional<HostPort> prepared;  // where standby connections are kept (POST /prepare)
   std::vector<SessionInfo> sessions;
   WorkerCounters totals;
 };
@@ -56,6 +59,13 @@ struct PauseResult {
 enum class PinnedPolicy {
   kRefuse,  // refuse the re-point when any session is pinned
   kClose,   // move the others; pinned sessions get an error at their next command
+};
+
+struct PrepareResult {
+  HostPort target;
+  int warmed = 0;                    // sessions that hold a standby connection on target
+  std::vector<std::string> failures;  // "session 12: ..." for those that could not open one
+  std::chrono::microseconds took{0};
 };
 
 struct RepointResult {
@@ -89,6 +99,13 @@ class ProxyServer {
   // boundary or drain_timeout passes. The pause lasts until Resume() or max_pause.
   awaitable<PauseResult> Pause(std::chrono::milliseconds drain_timeout);
   awaitable<void> Resume();
+  // Opens, beside every session that can move, a standby connection on
+  // `target` that mirrors its state, while clients go on undisturbed; a later
+  // Repoint to `target` swaps them in and replays only what changed since.
+  // Lasts until Unprepare() or a Repoint that commits.
+  awaitable<PrepareResult> Prepare(HostPort target);
+  // Closes the standby connections and forgets the prepared target.
+  awaitable<void> Unprepare();
   // Moves every session to `target`. REQUIRES: paused, no session busy.
   // With `close_open_transactions`, sessions idle inside a transaction (whose
   // backend connection the switchover killed) are closed like pinned ones
@@ -97,7 +114,8 @@ class ProxyServer {
 
  private:
   awaitable<void> AcceptLoop();
-  awaitable<std::vector<SessionInfo>> CollectSessions();
+  // Every logged-in session, or only the busy and pinned ones.
+  awaitable<std::vector<SessionInfo>> CollectSessions(bool only_unclean);
   void ArmMaxPause();
 
   ProxyConfig config_;

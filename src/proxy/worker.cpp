@@ -26,6 +26,13 @@ void ProxyWorker::StopAndJoin() {
   if (thread_.joinable()) thread_.join();
 }
 
+void ProxyWorker::CloseRetired() {
+  constexpr size_t kBatch = 32;
+  const size_t n = std::min(kBatch, retired_.size());
+  retired_.erase(retired_.end() - static_cast<std::ptrdiff_t>(n), retired_.end());
+  if (!retired_.empty()) asio::post(context_, [this] { CloseRetired(); });
+}
+
 void ProxyWorker::Adopt(tcp::socket socket) {
   ++counters_.sessions_accepted;
   const uint32_t id = shared_.next_connection_id.fetch_add(1);

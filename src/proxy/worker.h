@@ -9,8 +9,10 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "proxy/asio_util.h"
 #include "proxy/backend_connection.h"
@@ -39,6 +41,16 @@ struct ProxyShared {
     std::lock_guard lock(mu);
     greeting = std::move(g);
   }
+  // Where sessions keep standby connections for the next move (POST /prepare);
+  // nullopt when none is prepared.
+  std::optional<HostPort> PreparedTarget() const {
+    std::lock_guard lock(mu);
+    return prepared_target;
+  }
+  void SetPreparedTarget(std::optional<HostPort> t) {
+    std::lock_guard lock(mu);
+    prepared_target = std::move(t);
+  }
 
   const ProxyConfig& config;
   std::atomic<bool> paused{false};  // Are new transactions held at the gate?
@@ -48,6 +60,7 @@ struct ProxyShared {
   mutable std::mutex mu;
   HostPort primary;           // guarded by mu
   BackendGreeting greeting;   // guarded by mu
+  std::optional<HostPort> prepared_target;  // guarded by mu
 };
 
 // Per-worker counters; read on the worker's thread.
@@ -84,6 +97,13 @@ class ProxyWorker {
   // Wakes every session in WaitGate() (after a resume or a move).
   void WakeGate() { gate_.cancel(); }
 
+  // Keeps a connection that a move replaced until CloseRetired(): closing
+  // thousands of them inside the pause would keep the clients waiting while
+  // the old server's threads end (65 us a session seen here).
+  void Retire(std::unique_ptr<BackendConnection> backend) { retired_.push_back(std::move(backend)); }
+  // Closes them a few at a time, letting the sessions' work in between.
+  void CloseRetired();
+
  private:
   ProxyShared& shared_;
   int index_;
@@ -92,6 +112,7 @@ class ProxyWorker {
   std::thread thread_;
   asio::steady_timer gate_{context_, asio::steady_timer::time_point::max()};
   std::unordered_set<ClientSession*> sessions_;
+  std::vector<std::unique_ptr<BackendConnection>> retired_;
   WorkerCounters counters_;
 };
 

@@ -1,0 +1,146 @@
+// ClientSession: moving a session to another server (see client_session.h).
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "proxy/client_session.h"
+
+namespace cutover::proxy {
+namespace {
+
+using namespace protocol;
+
+std::string QuoteName(std::string_view name) {
+  std::string out = "`";
+  for (char c : name) {
+    if (c == '`') out.push_back('`');
+    out.push_back(c);
+  }
+  return out + "`";
+}
+
+// An idle backend connection that the server has not closed (nor written to:
+// a server says why before it closes, e.g. wait_timeout). One syscall.
+bool IsIdleAndOpen(BackendConnection& backend) {
+  char byte;
+  const ssize_t n = ::recv(backend.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+awaitable<Result<ClientSession::Mirror>> ClientSession::OpenMirror(const HostPort& target) {
+  Mirror mirror;
+  mirror.schema = state_.schema();
+  mirror.multi_statements = client_capabilities_ & capability::kMultiStatements;
+  BackendLogin login{target, user_, stage1_, mirror.schema, character_set_, client_capabilities_, attributes_,
+                     worker_.shared().config.connect_timeout};
+  auto opened = co_await BackendConnection::Open(login);
+  if (!opened) co_return Fail(opened.error());
+  mirror.backend = std::move(*opened);
+  if (auto st = co_await SyncMirror(mirror); !st) co_return Fail(st.error());
+  co_return std::move(mirror);
+}
+
+// The session may run commands while this awaits (Warm runs beside it): each
+// part records what was sent, read from the state just before sending, so a
+// later SyncMirror replays whatever changed meanwhile.
+awaitable<Status> ClientSession::SyncMirror(Mirror& mirror) {
+  BackendConnection& backend = *mirror.backend;
+  const std::string schema = state_.schema();
+  if (schema != mirror.schema) {
+    if (schema.empty()) co_return Fail(Error::Precondition("the session no longer has a default schema"));
+    const std::string use = "USE " + QuoteName(schema);
+    if (auto st = co_await backend.Query(use); !st) co_return Fail(st.error().WithContext("restoring the schema"));
+    mirror.schema = schema;
+  }
+  const std::map<std::string, std::string> variables = state_.variables();
+  if (variables != mirror.variables) {
+    for (const auto& [name, value] : mirror.variables) {
+      if (!variables.contains(name)) co_return Fail(Error::Precondition("a session variable was reset"));
+    }
+    const std::string set = state_.RestoreVariablesSql(backend.status_flags() & status::kNoBackslashEscapes);
+    if (!set.empty()) {
+      if (auto st = co_await backend.Query(set); !st) {
+        co_return Fail(st.error().WithContext("restoring session variables"));
+      }
+    }
+    mirror.variables = variables;
+  }
+  const bool multi_statements = state_.multi_statements();
+  if (multi_statements != mirror.multi_statements) {
+    if (auto st = co_await backend.SetMultiStatements(multi_statements); !st) co_return Fail(st.error());
+    mirror.multi_statements = multi_statements;
+  }
+  std::vector<std::pair<uint32_t, std::string>> missing;
+  for (const auto& [client_id, statement] : state_.statements()) {
+    if (!mirror.statements.contains(client_id)) missing.emplace_back(client_id, statement.sql);
+  }
+  for (const auto& [client_id, sql] : missing) {
+    auto prepared = co_await backend.Prepare(sql);
+    if (!prepared) {
+      co_return Fail(prepared.error().WithContext(fmt::format("re-preparing statement {}", client_id)));
+    }
+    mirror.statements[client_id] = prepared->statement_id;
+  }
+  co_return Status{};
+}
+
+awaitable<Status> ClientSession::Warm(HostPort target) {
+  if (warming_ || pins() != 0 || !has_backend() || phase_ == Phase::kClosed) {
+    co_return Fail(Error::Precondition("the session cannot move or is warming already"));
+  }
+  if (standby_ && standby_->backend->address() == target) co_return Status{};
+  warming_ = true;
+  auto mirror = co_await OpenMirror(target);
+  warming_ = false;
+  if (!mirror) co_return Fail(mirror.error());
+  // The session closed, or the move was called off or done, while it warmed.
+  if (phase_ == Phase::kClosed || worker_.shared().PreparedTarget() != target) co_return Status{};
+  standby_ = std::move(*mirror);
+  co_return Status{};
+}
+
+awaitable<Status> ClientSession::PrepareMove(HostPort target) {
+  moving_ = true;
+  std::optional<Mirror> mirror;
+  if (standby_ && standby_->backend->address() == target && IsIdleAndOpen(*standby_->backend)) {
+    mirror = std::move(standby_);
+    if (auto st = co_await SyncMirror(*mirror); !st) mirror.reset();  // a new connection, then
+  }
+  standby_.reset();
+  if (!mirror) {
+    auto opened = co_await OpenMirror(target);
+    if (!opened) co_return Fail(opened.error());
+    mirror = std::move(*opened);
+  }
+  pending_ = std::move(mirror);
+  co_return Status{};
+}
+
+void ClientSession::CommitMove() {
+  worker_.Retire(std::move(backend_));  // closed after the resume
+  backend_ = std::move(pending_->backend);
+  for (const auto& [client_id, backend_id] : pending_->statements) {
+    if (PreparedStatement* s = state_.FindStatement(client_id)) {
+      s->backend_id = backend_id;
+      s->backend_has_types = false;
+    }
+  }
+  pending_.reset();
+  standby_.reset();
+  status_flags_ = backend_->status_flags();
+  moving_ = false;
+  worker_.WakeGate();
+}
+
+void ClientSession::AbortMove() {
+  if (pending_ && worker_.shared().PreparedTarget() == pending_->backend->address()) standby_ = std::move(pending_);
+  pending_.reset();
+  moving_ = false;
+  worker_.WakeGate();
+}
+
+}  // namespace cutover::proxy
