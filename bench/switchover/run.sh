@@ -23,8 +23,14 @@ and starts `cutover proxy` in front of the source. Then:
    --rate R --json` through the proxy; the move starts SWITCH_AT seconds into it.
    The workload checks, against the final primary directly (--check-port), that
    every acknowledged append of the run is there exactly once and the bank total
-   is intact.
-2. The usual method, on the same two servers, once per rate in HAPROXY_RATES:
+   is intact. Before every other move (the even ones) the new primary's SQL
+   thread is stopped for LAG seconds while the clients write, and started just
+   before the move: the move finds its replica LAG seconds behind.
+2. Pause against sessions, once per N in SESSIONS: bench/switchover/idle_sessions.py
+   holds N idle sessions at the proxy (a third with SET time_zone), then
+   SESSION_MOVES moves run under one writing client (rate 100); afterwards every
+   idle session must still answer with its time zone.
+3. The usual method, on the same two servers, once per rate in HAPROXY_RATES:
    haproxy (mode tcp) with the primary as its only server and a stats socket;
    HAPROXY_MOVES moves, each under the same workload through haproxy; at SWITCH_AT
    s bench/switchover/manual_switch.py does what a DNS/load-balancer runbook does:
@@ -54,6 +60,11 @@ Environment (defaults in brackets):
   MOVES              moves per cutover rate (odd: switchover, even: rollback) [10]
   HAPROXY_RATES      workload rates for the haproxy moves ("" to skip them) [0 500]
   HAPROXY_MOVES      moves per haproxy rate [10]
+  LAG                seconds the replica is held behind before every other cutover
+                     move (0: never) [5]
+  SESSIONS           idle sessions at the proxy, one round of moves each ("" to skip)
+                     [10 100 1000 5000]
+  SESSION_MOVES      moves per SESSIONS value [4]
   CLIENTS            workload client connections [16]
   DURATION           seconds per workload run (one per move) [6]
   SWITCH_AT          seconds into the workload when the move starts [2]
@@ -72,7 +83,8 @@ Environment (defaults in brackets):
   KEEP_LOGS          directory to copy every raw output into (workload JSON lines,
                      switchover JSON lines, proxy/haproxy/server logs) [none]
 
-A run with the defaults takes 6-8 minutes on a shared 2-core VM: 40 moves of ~6.5 s, plus
+A run with the defaults takes 12-15 minutes on a shared 2-core VM: 56 moves of ~6.5 s, plus
+opening the idle sessions, plus
 50 s for each haproxy move whose SET GLOBAL read_only = ON gets stuck behind a row-lock
 wait until innodb_lock_wait_timeout (0 to 4 of the 10 full-speed moves here).
 EOF
@@ -92,6 +104,9 @@ RATES="${RATES-0 500}"
 MOVES="${MOVES:-10}"
 HAPROXY_RATES="${HAPROXY_RATES-0 500}"
 HAPROXY_MOVES="${HAPROXY_MOVES:-10}"
+LAG="${LAG:-5}"
+SESSIONS="${SESSIONS-10 100 1000 5000}"
+SESSION_MOVES="${SESSION_MOVES:-4}"
 CLIENTS="${CLIENTS:-16}"
 DURATION="${DURATION:-6}"
 SWITCH_AT="${SWITCH_AT:-2}"
@@ -112,7 +127,19 @@ log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
 case "$HAPROXY_APP_READ_ONLY_ADMIN" in revoke | keep) ;; *) die "HAPROXY_APP_READ_ONLY_ADMIN must be revoke or keep" ;; esac
-((MOVES >= 1 && HAPROXY_MOVES >= 1)) || die "MOVES and HAPROXY_MOVES must be at least 1"
+((MOVES >= 1 && HAPROXY_MOVES >= 1 && SESSION_MOVES >= 1)) || die "MOVES, HAPROXY_MOVES and SESSION_MOVES must be at least 1"
+[[ $LAG =~ ^[0-9]+$ ]] || die "LAG must be a whole number of seconds"
+read -r -a session_counts <<<"$SESSIONS"
+max_sessions=0
+for n in "${session_counts[@]}"; do
+  [[ $n =~ ^[0-9]+$ ]] || die "SESSIONS must be whole numbers"
+  ((n > max_sessions)) && max_sessions=$n
+done
+# The proxy holds a client, a backend and (during a move) a standby socket per session.
+ulimit -Sn "$(ulimit -Hn)"
+if ((max_sessions * 3 + 200 > $(ulimit -Hn))); then
+  die "SESSIONS up to $max_sessions needs an open-files limit of $((max_sessions * 3 + 200)); ulimit -Hn is $(ulimit -Hn)"
+fi
 
 # --- cleanup -----------------------------------------------------------------
 workdir="$(mktemp -d /tmp/cutover-switchover-bench.XXXXXX)"
@@ -231,9 +258,10 @@ start_local_server() {  # start_local_server NAME ARGS...
 }
 
 log "starting source (server_id 1) and target (server_id 2): buffer pool $BUFFER_POOL, ${MARIADBD_ARGS:-no extra args}"
-start_local_server source --server-id 1 --app-user "$APP_USER" --app-password "$APP_PASSWORD"
+connections=(--max-connections $((max_sessions + 400)))
+start_local_server source --server-id 1 --app-user "$APP_USER" --app-password "$APP_PASSWORD" "${connections[@]}"
 src_port="$server_port"
-start_local_server target --server-id 2
+start_local_server target --server-id 2 "${connections[@]}"
 tgt_port="$server_port"
 log "source on port $src_port, target on port $tgt_port"
 
@@ -335,9 +363,16 @@ stamp_lines() {  # prefixes every line with the wall-clock time it arrived
   while IFS= read -r line; do printf '%s\t%s\n' "$EPOCHREALTIME" "$line"; done
 }
 
-# run_move METHOD RATE MOVE_NO ENDPOINT_PORT: one workload with one move in it.
+# run_move METHOD RATE MOVE_NO ENDPOINT_PORT [SETTING]: one workload with one move in
+# it. Reads move_clients (workload clients) and move_lag (seconds the new primary's SQL
+# thread is stopped before the move; 0: not stopped). A lagged move's workload runs
+# 4 x move_lag longer: at full speed on 2 cores the replica needs about twice the lag
+# to catch up (the catch-up gate waits for it), and the move must happen while the
+# clients still write.
+move_clients="$CLIENTS"
+move_lag=0
 run_move() {
-  local method="$1" rate="$2" move="$3" endpoint="$4"
+  local method="$1" rate="$2" move="$3" endpoint="$4" setting="${5:-}"
   local old new dir tag wl sw rc t0 t1 wl_pid
   if ! old="$(primary_port)"; then
     log "cannot tell which server is the primary before $method move $move (a failed move left it so);" \
@@ -346,18 +381,20 @@ run_move() {
   fi
   new="$(other_of "$old")"
   dir="$(name_of "$old")->$(name_of "$new")"
-  tag="$method-r$rate-m$move"
+  tag="$method-r$rate-m$move${setting:+-${setting// /_}}"
   wl="$workdir/$tag.workload.jsonl"
   sw="$workdir/$tag.switch.jsonl"
 
+  if ((move_lag > 0)); then sql "$new" "STOP SLAVE SQL_THREAD"; fi
   { local wrc=0
-    timeout -k 5 $((DURATION + 120)) "$CUTOVER" workload --host 127.0.0.1 --port "$endpoint" \
-      --user "$APP_USER" --password-env APP_PW --clients "$CLIENTS" --duration "$DURATION" --rate "$rate" \
-      --check-port "$new" --json 2>"$workdir/$tag.workload.err" || wrc=$?
+    timeout -k 5 $((DURATION + 4 * move_lag + 120)) "$CUTOVER" workload --host 127.0.0.1 --port "$endpoint" \
+      --user "$APP_USER" --password-env APP_PW --clients "$move_clients" --duration $((DURATION + 4 * move_lag)) \
+      --rate "$rate" --check-port "$new" --json 2>"$workdir/$tag.workload.err" || wrc=$?
     echo "{\"event\":\"exit\",\"rc\":$wrc}"
   } | stamp_lines >"$wl" &
   wl_pid=$!
-  sleep "$SWITCH_AT"
+  sleep $((SWITCH_AT + move_lag))
+  if ((move_lag > 0)); then sql "$new" "START SLAVE SQL_THREAD"; fi
 
   t0="$EPOCHREALTIME"
   if [[ $method == cutover ]]; then
@@ -381,7 +418,8 @@ run_move() {
   echo "switch_start=$t0 switch_end=$t1 switch_rc=$rc old_port=$old new_port=$new" >"$workdir/$tag.times"
   wait "$wl_pid" || true
 
-  "$PYTHON" "$here/report.py" row --tsv "$tsv" --method "$method" --rate "$rate" --move "$move" --direction "$dir" \
+  "$PYTHON" "$here/report.py" row --tsv "$tsv" --method "$method" --rate "$rate" --setting "$setting" \
+    --move "$move" --direction "$dir" \
     --workload "$wl" --switch "$sw" --switch-rc "$rc" --switch-start "$t0" --switch-end "$t1" ||
     log "WARNING: report.py could not read $tag"
   if ((rc != 0)); then
@@ -403,7 +441,41 @@ run_move() {
 read -r -a rates <<<"$RATES"
 for rate in "${rates[@]}"; do
   log "== cutover: $MOVES moves at rate $rate (0 = full speed), $CLIENTS clients, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  for ((m = 1; m <= MOVES; m++)); do run_move cutover "$rate" "$m" "$proxy_port" || break 2; done
+  for ((m = 1; m <= MOVES; m++)); do
+    move_lag=0
+    setting=""
+    if ((LAG > 0 && m % 2 == 0)); then
+      move_lag=$LAG
+      setting="replica $LAG s behind"
+    fi
+    run_move cutover "$rate" "$m" "$proxy_port" "$setting" || break 2
+  done
+done
+move_lag=0
+
+# --- pause against idle sessions ---------------------------------------------
+for n in "${session_counts[@]}"; do
+  log "== cutover: $SESSION_MOVES moves with $n idle sessions at the proxy and one writer at 100/s"
+  idle_out="$workdir/idle-$n.out"
+  mkfifo "$workdir/idle-$n.in"
+  "$PYTHON" "$here/idle_sessions.py" --port "$proxy_port" --user "$APP_USER" --password "$APP_PASSWORD" -n "$n" \
+    <"$workdir/idle-$n.in" >"$idle_out" 2>"$workdir/idle-$n.err" &
+  idle_pid=$!
+  pids+=("$idle_pid")
+  exec 7>"$workdir/idle-$n.in"
+  for i in $(seq 1 3000); do
+    grep -q '^ready' "$idle_out" 2>/dev/null && break
+    kill -0 "$idle_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q '^ready' "$idle_out" || { cat "$workdir/idle-$n.err" >&2; die "idle_sessions.py could not open $n sessions in 300 s"; }
+  log "$(cat "$idle_out")"
+  move_clients=1
+  for ((m = 1; m <= SESSION_MOVES; m++)); do run_move cutover 100 "$m" "$proxy_port" "$n idle sessions" || break; done
+  move_clients="$CLIENTS"
+  exec 7>&-
+  wait "$idle_pid" || log "FINDING: idle sessions lost their state or connection: $(tail -1 "$idle_out"); $(head -3 "$workdir/idle-$n.err")"
+  log "idle sessions after the moves: $(tail -1 "$idle_out")"
 done
 
 read -r -a haproxy_rates <<<"$HAPROXY_RATES"
@@ -451,6 +523,7 @@ echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$workdir/version
 "$PYTHON" "$here/report.py" summary --tsv "$tsv" --markdown "$workdir/summary.md"
 {
   echo "# cutover bench/switchover/run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ) host=$(hostname) cpus=$(nproc)"
+  echo "# LAG=$LAG SESSIONS=\"$SESSIONS\" SESSION_MOVES=$SESSION_MOVES"
   echo "# RATES=\"$RATES\" MOVES=$MOVES HAPROXY_RATES=\"$HAPROXY_RATES\" HAPROXY_MOVES=$HAPROXY_MOVES CLIENTS=$CLIENTS" \
        "DURATION=$DURATION SWITCH_AT=$SWITCH_AT HAPROXY_APP_READ_ONLY_ADMIN=$HAPROXY_APP_READ_ONLY_ADMIN" \
        "BUFFER_POOL=$BUFFER_POOL PROXY_THREADS=$PROXY_THREADS MARIADBD_ARGS=\"$MARIADBD_ARGS\""

@@ -27,10 +27,14 @@ void ProxyWorker::StopAndJoin() {
 }
 
 void ProxyWorker::CloseRetired() {
-  constexpr size_t kBatch = 32;
+  constexpr size_t kBatch = 16;  // 16,000 a second: 5,000 sessions' old connections in 0.3 s
   const size_t n = std::min(kBatch, retired_.size());
   retired_.erase(retired_.end() - static_cast<std::ptrdiff_t>(n), retired_.end());
-  if (!retired_.empty()) asio::post(context_, [this] { CloseRetired(); });
+  if (retired_.empty()) return;
+  retire_timer_.expires_after(std::chrono::milliseconds(1));
+  retire_timer_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) CloseRetired();
+  });
 }
 
 void ProxyWorker::Adopt(tcp::socket socket) {

@@ -101,7 +101,8 @@ class ProxyWorker {
   // thousands of them inside the pause would keep the clients waiting while
   // the old server's threads end (65 us a session seen here).
   void Retire(std::unique_ptr<BackendConnection> backend) { retired_.push_back(std::move(backend)); }
-  // Closes them a few at a time, letting the sessions' work in between.
+  // Closes them a few every millisecond, so that the sessions' work goes on
+  // in between and the old server's threads do not all end at once.
   void CloseRetired();
 
  private:
@@ -113,6 +114,7 @@ class ProxyWorker {
   asio::steady_timer gate_{context_, asio::steady_timer::time_point::max()};
   std::unordered_set<ClientSession*> sessions_;
   std::vector<std::unique_ptr<BackendConnection>> retired_;
+  asio::steady_timer retire_timer_{context_};
   WorkerCounters counters_;
 };
 
