@@ -88,7 +88,10 @@ ClientSession::~ClientSession() { worker_.Unregister(this); }
 
 awaitable<void> ClientSession::Run() {
   auto st = co_await Login();
-  if (st) st = co_await CommandLoop();
+  if (st) {
+    WarmIfPrepared();
+    st = co_await CommandLoop();
+  }
   if (!st && st.error().code() != ErrorCode::kCancelled) spdlog::debug("session {}: {}", id_, st.error().message());
   phase_ = Phase::kClosed;
   CloseSockets();

@@ -69,6 +69,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // session cannot move (pinned, no backend) or is warming already.
   awaitable<Status> Warm(HostPort target);
   bool has_standby() const { return standby_.has_value(); }
+  // Starts Warm beside the session when a move is prepared (a session that
+  // logs in after POST /prepare).
+  void WarmIfPrepared();
   void DropStandby() { standby_.reset(); }
 
   // Readies a backend connection on `target` that mirrors this session's

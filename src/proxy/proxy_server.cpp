@@ -88,17 +88,27 @@ awaitable<MoveResults> PrepareMovesOn(ProxyWorker* worker, HostPort target) {
 // of simultaneous logins would overflow the server's listen backlog.
 constexpr size_t kWarmLanes = 32;
 
+// POST /prepare starts no new login after this; the sessions left get their
+// connection inside the pause, as without /prepare.
+constexpr std::chrono::seconds kWarmDeadline{60};
+
 struct WarmJob {
   explicit WarmJob(asio::io_context& context) : latch(context) {}
   std::vector<std::shared_ptr<ClientSession>> sessions;
   size_t next = 0;
   HostPort target;
+  Clock::time_point deadline = Clock::now() + kWarmDeadline;
   MoveLatch latch;  // counts lanes
 };
 
 awaitable<void> WarmLane(std::shared_ptr<WarmJob> job) {
   while (job->next < job->sessions.size()) {
     std::shared_ptr<ClientSession> session = job->sessions[job->next++];
+    if (Clock::now() > job->deadline) {
+      job->latch.results.emplace_back(session->id(), Fail(Error::Timeout(fmt::format(
+                                                          "not tried: /prepare ran for {} s", kWarmDeadline.count()))));
+      continue;
+    }
     auto st = co_await session->Warm(job->target);
     job->latch.results.emplace_back(session->id(), std::move(st));
   }
@@ -111,8 +121,11 @@ awaitable<MoveResults> WarmSessionsOn(ProxyWorker* worker, HostPort target) {
   for (ClientSession* s : worker->sessions()) {
     if (s->has_backend() && s->pins() == 0) job->sessions.push_back(s->shared_from_this());
   }
-  job->latch.pending = std::min(kWarmLanes, job->sessions.size());
-  for (size_t i = 0; i < job->latch.pending; ++i) asio::co_spawn(worker->context(), WarmLane(job), asio::detached);
+  // A lane may finish inside co_spawn (no session needed a login), so the
+  // loop counts lanes, not what is still pending.
+  const size_t lanes = std::min(kWarmLanes, job->sessions.size());
+  job->latch.pending = lanes;
+  for (size_t i = 0; i < lanes; ++i) asio::co_spawn(worker->context(), WarmLane(job), asio::detached);
   while (job->latch.pending > 0) co_await job->latch.timer.async_wait(kNoThrow);
   co_return std::move(job->latch.results);
 }

@@ -3,7 +3,9 @@
 
 #include <cerrno>
 
+#include <asio/detached.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "proxy/client_session.h"
 
@@ -21,6 +23,9 @@ std::string QuoteName(std::string_view name) {
   return out + "`";
 }
 
+// How long re-preparing a statement may wait for a metadata lock.
+constexpr int kPrepareLockWaitS = 1;
+
 // An idle backend connection that the server has not closed (nor written to:
 // a server says why before it closes, e.g. wait_timeout). One syscall.
 bool IsIdleAndOpen(BackendConnection& backend) {
@@ -29,7 +34,18 @@ bool IsIdleAndOpen(BackendConnection& backend) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+awaitable<void> WarmBeside(std::shared_ptr<ClientSession> session, HostPort target) {
+  auto st = co_await session->Warm(target);
+  if (!st) spdlog::debug("session {}: no standby on {}: {}", session->id(), target.ToString(), st.error().message());
+}
+
 }  // namespace
+
+void ClientSession::WarmIfPrepared() {
+  const std::optional<HostPort> target = worker_.shared().PreparedTarget();
+  if (!target) return;
+  asio::co_spawn(worker_.context(), WarmBeside(shared_from_this(), *target), asio::detached);
+}
 
 awaitable<Result<ClientSession::Mirror>> ClientSession::OpenMirror(const HostPort& target) {
   Mirror mirror;
@@ -56,8 +72,8 @@ awaitable<Status> ClientSession::SyncMirror(Mirror& mirror) {
     if (auto st = co_await backend.Query(use); !st) co_return Fail(st.error().WithContext("restoring the schema"));
     mirror.schema = schema;
   }
-  const std::map<std::string, std::string> variables = state_.variables();
-  if (variables != mirror.variables) {
+  if (state_.variables() != mirror.variables) {  // compared in place: thousands of sessions sync inside the pause
+    const std::map<std::string, std::string> variables = state_.variables();
     for (const auto& [name, value] : mirror.variables) {
       if (!variables.contains(name)) co_return Fail(Error::Precondition("a session variable was reset"));
     }
@@ -78,6 +94,13 @@ awaitable<Status> ClientSession::SyncMirror(Mirror& mirror) {
   for (const auto& [client_id, statement] : state_.statements()) {
     if (!mirror.statements.contains(client_id)) missing.emplace_back(client_id, statement.sql);
   }
+  if (missing.empty()) co_return Status{};
+  // Preparing opens the statement's tables, so it waits for their metadata
+  // locks (a LOCK TABLES, an ALTER the replica applies), by default for a
+  // year: wait a second at most, then give the session its own value back.
+  if (auto st = co_await backend.Query(fmt::format("SET SESSION lock_wait_timeout = {}", kPrepareLockWaitS)); !st) {
+    co_return Fail(st.error());
+  }
   for (const auto& [client_id, sql] : missing) {
     auto prepared = co_await backend.Prepare(sql);
     if (!prepared) {
@@ -85,6 +108,11 @@ awaitable<Status> ClientSession::SyncMirror(Mirror& mirror) {
     }
     mirror.statements[client_id] = prepared->statement_id;
   }
+  const auto own = state_.variables().find("lock_wait_timeout");
+  const std::string restore = own == state_.variables().end()
+                                  ? std::string("SET SESSION lock_wait_timeout = DEFAULT")
+                                  : "SET SESSION lock_wait_timeout = " + own->second;
+  if (auto st = co_await backend.Query(restore); !st) co_return Fail(st.error());
   co_return Status{};
 }
 

@@ -186,10 +186,11 @@ TEST_F(AdminApiTest, MetricsScrapedRepeatedlyWhileClientsQuery) {
 TEST_F(AdminApiTest, EveryEndpointAnswersTheRightTokenAndRefusesOthers) {
   const std::string here = fmt::format(R"({{"host": "{}", "port": {}}})", source_->host(), source_->port());
   const std::vector<std::pair<std::string, std::string>> endpoints = {
-      {"GET", "/status"}, {"GET", "/metrics"}, {"POST", "/pause"}, {"POST", "/repoint"}, {"POST", "/resume"}};
+      {"GET", "/status"}, {"GET", "/metrics"}, {"POST", "/pause"},     {"POST", "/repoint"},
+      {"POST", "/resume"}, {"POST", "/prepare"}, {"POST", "/unprepare"}};
   for (const auto& [method, path] : endpoints) {
     for (const std::string token : {"", "wrong-token"}) {
-      const Reply r = Curl(method, path, path == "/repoint" ? here : "", token);
+      const Reply r = Curl(method, path, path == "/repoint" || path == "/prepare" ? here : "", token);
       EXPECT_EQ(r.status, 401) << method << " " << path << " with token '" << token << "': " << r.body;
       EXPECT_NE(r.body.find("admin token"), std::string::npos) << r.body;
     }
@@ -203,8 +204,56 @@ TEST_F(AdminApiTest, EveryEndpointAnswersTheRightTokenAndRefusesOthers) {
   EXPECT_GE(status["session_count"].get<int>(), kClients);
   ExpectAlive("GET /status");
 
-  // Pause, re-point onto the same server (every session gets a new backend
-  // connection with its state), resume: the clients only see a short wait.
+  // Prepare: every session opens a standby connection while it goes on
+  // querying; unprepare closes them.
+  r = Curl("POST", "/prepare", here);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GE(nlohmann::json::parse(r.body)["warmed"].get<int>(), kClients) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["failed"].get<int>(), 0) << r.body;
+  status = nlohmann::json::parse(Curl("GET", "/status").body);
+  EXPECT_EQ(status["prepared"], fmt::format("{}:{}", source_->host(), source_->port()));
+  EXPECT_GE(status["standbys"].get<int>(), kClients);
+  ExpectAlive("POST /prepare");
+  // Again: every session has its standby, so nothing waits (this once hung:
+  // lanes that finish at once were miscounted).
+  r = Curl("POST", "/prepare", here);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GE(nlohmann::json::parse(r.body)["warmed"].get<int>(), kClients) << r.body;
+  {
+    // A session that logs in now opens its standby right after its login.
+    auto late = db::Connection::Connect(ProxyEndpoint());
+    ASSERT_TRUE(late) << late.error().message();
+    const int before = status["standbys"].get<int>();
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (status["standbys"].get<int>() <= before && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+      status = nlohmann::json::parse(Curl("GET", "/status").body);
+    }
+    EXPECT_GT(status["standbys"].get<int>(), before) << "a session that logged in after /prepare has no standby";
+  }
+  r = Curl("POST", "/unprepare");
+  ASSERT_EQ(r.status, 200) << r.body;
+  status = nlohmann::json::parse(Curl("GET", "/status").body);
+  EXPECT_TRUE(status["prepared"].is_null()) << status.dump();
+  EXPECT_EQ(status["standbys"].get<int>(), 0);
+  ExpectAlive("POST /unprepare");
+
+  // A server that cannot be reached: every session says why, none is hurt.
+  r = Curl("POST", "/prepare", R"({"host": "127.0.0.1", "port": 1})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto failed = nlohmann::json::parse(r.body);
+  EXPECT_EQ(failed["warmed"].get<int>(), 0) << r.body;
+  EXPECT_GE(failed["failed"].get<int>(), kClients) << r.body;
+  ASSERT_FALSE(failed["failures"].empty()) << r.body;
+  EXPECT_NE(failed["failures"][0].get<std::string>().find("127.0.0.1:1"), std::string::npos) << r.body;
+  ExpectAlive("POST /prepare to a closed port");
+  ASSERT_EQ(Curl("POST", "/unprepare").status, 200);
+
+  // Prepare again, then pause, re-point onto the same server (every session
+  // swaps in its standby), resume: the clients only see a short wait, and no
+  // standby is left.
+  r = Curl("POST", "/prepare", here);
+  ASSERT_EQ(r.status, 200) << r.body;
   r = Curl("POST", "/pause", R"({"drain_timeout_ms": 3000})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(nlohmann::json::parse(r.body)["drained"].get<bool>()) << r.body;
@@ -215,6 +264,9 @@ TEST_F(AdminApiTest, EveryEndpointAnswersTheRightTokenAndRefusesOthers) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_FALSE(nlohmann::json::parse(r.body)["paused"].get<bool>());
   ExpectAlive("pause, repoint and resume");
+  status = nlohmann::json::parse(Curl("GET", "/status").body);
+  EXPECT_TRUE(status["prepared"].is_null()) << status.dump();
+  EXPECT_EQ(status["standbys"].get<int>(), 0);
 
   // Re-point without a pause is refused, and nothing moves.
   r = Curl("POST", "/repoint", here);
@@ -242,6 +294,8 @@ TEST_F(AdminApiTest, MalformedAndOversizedRequestsGetAClearErrorAndHarmNothing) 
       {"negative drain_timeout_ms", post("/pause", R"({"drain_timeout_ms": -5})"), 400, "drain_timeout_ms"},
       {"repoint without a port", post("/repoint", R"({"host": "127.0.0.1"})"), 400, "repoint needs"},
       {"repoint port out of range", post("/repoint", R"({"host": "127.0.0.1", "port": 70000})"), 400, "1-65535"},
+      {"prepare without a host", post("/prepare", R"({"port": 3306})"), 400, "prepare needs"},
+      {"prepare port as a string", post("/prepare", R"({"host": "127.0.0.1", "port": "3306"})"), 400, "1-65535"},
       {"pinned as a number", post("/repoint", R"({"host": "127.0.0.1", "port": 1, "pinned": 5})"), 400,
        "pinned must be"},
       {"unknown endpoint", "GET /nothing HTTP/1.1\r\n" + auth + "\r\n", 404, "no such endpoint"},
