@@ -100,7 +100,8 @@ TEST_F(SessionMoveTest, SessionKeepsItsStateAndStatementsAcrossServers) {
   RawClient client(proxy_->listen_port());
   ASSERT_TRUE(client.connected()) << client.error();
   for (const char* sql : {"SET SESSION sql_mode = 'ANSI_QUOTES,STRICT_ALL_TABLES'", "SET time_zone = '+05:30'",
-                          "USE app", "SET NAMES latin1", "SET SESSION autocommit = 0", "SET SESSION wait_timeout = 1234"}) {
+                          "USE app", "SET NAMES latin1", "SET SESSION autocommit = 0", "SET SESSION wait_timeout = 1234",
+                          "SET SESSION lock_wait_timeout = 77"}) {
     ASSERT_EQ(client.Query(sql), "") << sql;
   }
   ServerIdStatement statement(client.get());
@@ -109,6 +110,12 @@ TEST_F(SessionMoveTest, SessionKeepsItsStateAndStatementsAcrossServers) {
   EXPECT_EQ(statement.Execute(41), "1|42");
   ASSERT_EQ(client.Query("COMMIT"), "");
 
+  // The session's standby on the target is made now (re-preparing under a
+  // short lock_wait_timeout, then the session's own 77 again); the re-point
+  // swaps it in.
+  auto prepare = Admin("POST", "/prepare", RepointBody());
+  ASSERT_EQ(prepare.status, 200) << prepare.body.dump();
+  EXPECT_EQ(prepare.body["warmed"], 1) << prepare.body.dump();
   auto pause = Admin("POST", "/pause", R"({"drain_timeout_ms": 2000})");
   ASSERT_EQ(pause.status, 200) << pause.body.dump();
   EXPECT_TRUE(pause.body["drained"]) << pause.body.dump();
@@ -123,7 +130,7 @@ TEST_F(SessionMoveTest, SessionKeepsItsStateAndStatementsAcrossServers) {
   EXPECT_EQ(client.Query("SELECT @@session.time_zone"), "+05:30");
   EXPECT_EQ(client.Query("SELECT DATABASE()"), "app");
   EXPECT_EQ(client.Query("SELECT @@character_set_client, @@character_set_results"), "latin1|latin1");
-  EXPECT_EQ(client.Query("SELECT @@autocommit, @@wait_timeout"), "0|1234");
+  EXPECT_EQ(client.Query("SELECT @@autocommit, @@wait_timeout, @@lock_wait_timeout"), "0|1234|77");
   EXPECT_EQ(statement.id(), client_statement_id);
   EXPECT_EQ(statement.Execute(1), "2|2");
   EXPECT_EQ(statement.Execute(99), "2|100");
