@@ -155,11 +155,14 @@ Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn,
   if (!r) return Fail(r.error());
   auto excluded = spare();
   if (!excluded) return Fail(excluded.error());
+  std::vector<std::string> seen;  // INNODB_TRX can list a connection twice
   for (const db::Row& row : r->rows) {
     const std::string id = row[0].value_or("0");
-    if (std::find(excluded->begin(), excluded->end(), std::strtoull(id.c_str(), nullptr, 10)) != excluded->end()) {
+    if (std::find(excluded->begin(), excluded->end(), std::strtoull(id.c_str(), nullptr, 10)) != excluded->end() ||
+        std::find(seen.begin(), seen.end(), id) != seen.end()) {
       continue;
     }
+    seen.push_back(id);
     constexpr int kErrNoSuchThread = 1094;
     Status st = conn.Execute("KILL CONNECTION " + id);
     if (!st && st.error().server_errno() != kErrNoSuchThread) return Fail(st.error());

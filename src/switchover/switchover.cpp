@@ -62,8 +62,17 @@ class Move {
     return {};
   }
 
+  // Also records the old primary's read_only as it is before the move
+  // changes it (saved with the first step): what an undo restores, even for a
+  // move resumed after the fence had set it.
   Status Precheck() {
-    return Timed("pre-checks", [&] { return CheckBeforeMove(options_, from_, to_, *from_conn_, *to_conn_, proxy_); });
+    return Timed("pre-checks", [&]() -> Status {
+      if (Status st = CheckBeforeMove(options_, from_, to_, *from_conn_, *to_conn_, proxy_); !st) return st;
+      auto ro = from_conn_->QueryValue("SELECT @@GLOBAL.read_only");
+      if (!ro) return Fail(ro.error());
+      state_.from_was_read_only = ro->value_or("0") == "1";
+      return {};
+    });
   }
 
   // Sessions open their connections to the target now, while clients go on,
@@ -239,7 +248,10 @@ class Move {
     for (const char* sql : {"SET SESSION lock_wait_timeout = 5", "BACKUP STAGE START", "BACKUP STAGE FLUSH",
                             "BACKUP STAGE BLOCK_DDL"}) {
       if (Status st = fence_conn_->Execute(sql); !st) {
-        return Fail(st.error().WithContext(fmt::format("preparing the fence on the old primary ({}; needs RELOAD)", sql)));
+        constexpr uint16_t kErrSpecificAccessDenied = 1227;  // a privilege is missing
+        const bool denied = st.error().server_errno() == kErrSpecificAccessDenied;
+        return Fail(st.error().WithContext(
+            fmt::format("preparing the fence on the old primary ({}{})", sql, denied ? "; needs RELOAD" : "")));
       }
     }
     pause_start_ = Clock::now();
@@ -289,9 +301,6 @@ class Move {
   // Stops every commit on the old primary, including privileged users', then
   // reads its final position.
   Status Fence() {
-    auto ro = from_conn_->QueryValue("SELECT @@GLOBAL.read_only");
-    if (!ro) return Fail(ro.error());
-    if (state_.final_gtid.empty()) state_.from_was_read_only = *ro == "1";
     // Connections that still hold a transaction are not the (drained) proxy's:
     // they bypass it. Kill them so read_only does not wait on them.
     auto killed = KillOpenTransactions(*from_conn_, [this] { return ProxyBackendIds(); });

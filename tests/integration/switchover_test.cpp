@@ -403,6 +403,40 @@ TEST_F(SwitchoverTest, CatchUpTimeoutRollsBackWithoutHurtingIdleClients) {
   FinishAndCheck("source", /*expect_no_errors=*/true);
 }
 
+// The orchestrator died inside the fence, after SET GLOBAL read_only = ON and
+// before it saved the step: a resumed move that then rolls back must restore
+// the read_only the source had before the move (recorded at the pre-checks),
+// not the ON it finds. Before, both servers ended read-only.
+TEST_F(SwitchoverTest, ResumedMoveThatRollsBackRestoresTheOriginalReadOnly) {
+  switchover::MoveState crashed = LoadState();
+  ASSERT_FALSE(crashed.in_progress);
+  ASSERT_FALSE(crashed.from_was_read_only);
+  crashed.in_progress = true;
+  crashed.from = "source";
+  crashed.to = "target";
+  crashed.step = switchover::Step::kFence;
+  crashed.started_at = "2026-01-01T00:00:00Z";
+  ASSERT_TRUE(switchover::SaveMoveState(state_file(), crashed));
+  ASSERT_TRUE(Root("source").Execute("SET GLOBAL read_only = ON"));  // what the dead orchestrator did
+
+  TargetApplyBlock block(target());  // the resumed catch-up cannot finish: the move rolls back
+  ASSERT_FALSE(HasFailure());
+  switchover::SwitchoverOptions options = Options();
+  options.catchup_timeout = milliseconds(500);
+  options.max_pause = seconds(5);
+  StepLog steps;
+  auto r = switchover::ResumeSwitchover(options, steps);
+  block.Release();
+  ASSERT_FALSE(r) << "the catch-up was blocked\n" << steps.Text();
+  fmt::print("[resume] rolled back as expected: {}\n{}", r.error().message(), steps.Text());
+  EXPECT_TRUE(Contains(r.error().message(), "rolled back")) << r.error().message();
+  EXPECT_EQ(ReadOnly("source"), "0") << "the source was writable before the move";
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  EXPECT_FALSE(LoadState().in_progress);
+  ExpectWorkloadProgress("after the rollback");
+  FinishAndCheck("source", /*expect_no_errors=*/false);
+}
+
 // 3b. The orchestrator dies after the fence; `switchover --abort` undoes the move.
 TEST_F(SwitchoverTest, OrchestratorKilledAfterFenceThenAbort) {
   const std::string config = WriteConfig(/*catchup_timeout_ms=*/20000);
