@@ -313,11 +313,18 @@ class Move {
     if (Status st = fence_conn_->Execute("BACKUP STAGE BLOCK_COMMIT"); !st) {
       return Fail(st.error().WithContext("fencing the old primary (BACKUP STAGE BLOCK_COMMIT)"));
     }
+    std::string writers;
+    for (const std::string& k : *killed) writers += (writers.empty() ? "" : ", ") + k;
+    if (Committed() && !state_.final_gtid.empty()) {
+      // A resumed move past its commit point: the old primary may follow the
+      // new one already, so its position now holds the new primary's own
+      // transactions. The recorded final position stands.
+      detail_ = fmt::format("final GTID '{}' (recorded){}", state_.final_gtid, writers.empty() ? "" : ", killed " + writers);
+      return {};
+    }
     auto gtid = replication::ReadBinlogGtid(*from_conn_);
     if (!gtid) return Fail(gtid.error());
     state_.final_gtid = *gtid;
-    std::string writers;
-    for (const std::string& k : *killed) writers += (writers.empty() ? "" : ", ") + k;
     detail_ = fmt::format("final GTID '{}'{}", *gtid, writers.empty() ? "" : ", killed " + writers);
     return SaveMoveState(options_.state_file, state_);
   }
@@ -409,6 +416,16 @@ class Move {
     // The new primary stops following the old one before the fence lifts.
     if (Status st = replication::StopAndForgetReplica(*to_conn_); !st) return st;
     (void)fence_conn_->Execute("BACKUP STAGE END");
+    // A resumed move may find the old primary following the new one already,
+    // past the final position: starting it again from there would apply the
+    // new primary's transactions twice. It only needs to run.
+    auto status = replication::ReadReplicaStatus(*from_conn_);
+    if (!status) return Fail(status.error());
+    if (status->configured && status->source_host == to_.repl_host && status->source_port == to_.repl_port) {
+      if (Status st = from_conn_->Execute("START SLAVE"); !st) return st;
+      detail_ = "the old primary follows the new one already";
+      return EnableEvents();
+    }
     if (Status st = replication::StopAndForgetReplica(*from_conn_); !st) return st;
     replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
     if (Status st = replication::StartReplica(*from_conn_, to_addr, state_.final_gtid, *threads); !st) return st;

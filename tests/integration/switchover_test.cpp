@@ -437,6 +437,44 @@ TEST_F(SwitchoverTest, ResumedMoveThatRollsBackRestoresTheOriginalReadOnly) {
   FinishAndCheck("source", /*expect_no_errors=*/false);
 }
 
+// A move that stopped after reverse replication began (here: at the cascade,
+// on a replica entry whose server is gone) is finished by --resume once the
+// entry is removed. Before, the resume re-read the old primary's position,
+// which by then held the new primary's own transactions, and every --resume
+// failed. The old primary must not apply anything twice: verify compares.
+TEST_F(SwitchoverTest, MoveStoppedAtTheCascadeIsFinishedByResume) {
+  switchover::SwitchoverOptions with_dead_replica = Options();
+  with_dead_replica.replicas.push_back(db::Endpoint{"127.0.0.1", ClosedPort(), "root", "nothing-listens"});
+  StepLog steps;
+  auto r = switchover::RunSwitchover(with_dead_replica, "target", steps);
+  ASSERT_FALSE(r) << "the cascade cannot reach a closed port\n" << steps.Text();
+  fmt::print("[switchover] stopped as expected: {}\n{}", r.error().message(), steps.Text());
+  EXPECT_TRUE(Contains(r.error().message(), "--resume")) << r.error().message();
+  switchover::MoveState stopped = LoadState();
+  ASSERT_TRUE(stopped.in_progress);
+  ASSERT_EQ(stopped.step, switchover::Step::kCascade);
+  const std::string final_gtid = stopped.final_gtid;
+  ExpectReplicatesFrom("source", "target");
+  std::this_thread::sleep_for(milliseconds(500));  // the old primary applies some of the new primary's writes
+
+  StepLog resume_steps;
+  auto resumed = switchover::ResumeSwitchover(Options(), resume_steps);
+  ASSERT_TRUE(resumed) << resumed.error().message() << "\n" << resume_steps.Text();
+  fmt::print("[resume] finished the move:\n{}", resume_steps.Text());
+  EXPECT_EQ(resumed->final_gtid, final_gtid) << "the recorded final position stands";
+  EXPECT_FALSE(LoadState().in_progress);
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"target"});
+  ExpectReplicatesFrom("source", "target");
+  ExpectWorkloadProgress("after the resume");
+  std::this_thread::sleep_for(seconds(1));
+  ExpectIdentical("target", "source");
+
+  StepLog back_steps;
+  auto back = switchover::RunSwitchover(Options(), "source", back_steps);
+  ASSERT_TRUE(back) << back.error().message() << "\n" << back_steps.Text();
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
 // 3b. The orchestrator dies after the fence; `switchover --abort` undoes the move.
 TEST_F(SwitchoverTest, OrchestratorKilledAfterFenceThenAbort) {
   const std::string config = WriteConfig(/*catchup_timeout_ms=*/20000);
