@@ -254,16 +254,4 @@ Result<std::string> ReadGlobal(Connection& conn, std::string_view name) {
   return v->value_or("");
 }
 
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out;
-  out.reserve(name.size() + 2);
-  out.push_back('`');
-  for (char c : name) {
-    if (c == '`') out.push_back('`');
-    out.push_back(c);
-  }
-  out.push_back('`');
-  return out;
-}
-
 }  // namespace cutover::db

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/sql_text.h"
 #include "db/endpoint.h"
 
 struct st_mysql;  // MYSQL, from <mysql.h>; kept out of this header.
@@ -112,7 +113,6 @@ class Connection {
 // @@GLOBAL.`name` as text ("" for NULL).
 [[nodiscard]] Result<std::string> ReadGlobal(Connection& conn, std::string_view name);
 
-// `name` as a backtick-quoted identifier, with backticks doubled: a`b -> `a``b`.
-std::string QuoteIdentifier(std::string_view name);
+using cutover::QuoteIdentifier;  // common/sql_text.h
 
 }  // namespace cutover::db

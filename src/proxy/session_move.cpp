@@ -7,21 +7,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/sql_text.h"
 #include "proxy/client_session.h"
 
 namespace cutover::proxy {
 namespace {
 
 using namespace protocol;
-
-std::string QuoteName(std::string_view name) {
-  std::string out = "`";
-  for (char c : name) {
-    if (c == '`') out.push_back('`');
-    out.push_back(c);
-  }
-  return out + "`";
-}
 
 // How long re-preparing a statement may wait for a metadata lock.
 constexpr int kPrepareLockWaitS = 1;
@@ -68,7 +60,7 @@ awaitable<Status> ClientSession::SyncMirror(Mirror& mirror) {
   const std::string schema = state_.schema();
   if (schema != mirror.schema) {
     if (schema.empty()) co_return Fail(Error::Precondition("the session no longer has a default schema"));
-    const std::string use = "USE " + QuoteName(schema);
+    const std::string use = "USE " + QuoteIdentifier(schema);
     if (auto st = co_await backend.Query(use); !st) co_return Fail(st.error().WithContext("restoring the schema"));
     mirror.schema = schema;
   }

@@ -111,6 +111,17 @@ class SwitchoverTest : public SwitchoverFixture {
     return false;
   }
 
+  // Writes the state file as an orchestrator that died in the fence of a move
+  // from the source to the target leaves it, starting from `idle`.
+  void SaveMoveDiedInFence(switchover::MoveState idle) {
+    idle.in_progress = true;
+    idle.from = "source";
+    idle.to = "target";
+    idle.step = switchover::Step::kFence;
+    idle.started_at = "2026-01-01T00:00:00Z";
+    ASSERT_TRUE(switchover::SaveMoveState(state_file(), idle));
+  }
+
   // The proxy session ids (GET /status).
   std::vector<int> SessionIds() {
     std::vector<int> ids;
@@ -338,13 +349,7 @@ TEST_F(SwitchoverTest, SecondMoveIsRefusedWhileOneWaitsForCatchUp) {
 TEST_F(SwitchoverTest, SwitchoverIsRefusedWhileAMoveIsUnfinished) {
   const switchover::MoveState saved = LoadState();
   ASSERT_FALSE(saved.in_progress);
-  switchover::MoveState stale = saved;
-  stale.in_progress = true;
-  stale.from = "source";
-  stale.to = "target";
-  stale.step = switchover::Step::kFence;
-  stale.started_at = "2026-01-01T00:00:00Z";
-  ASSERT_TRUE(switchover::SaveMoveState(state_file(), stale));
+  ASSERT_NO_FATAL_FAILURE(SaveMoveDiedInFence(saved));
   StepLog steps;
   auto r = switchover::RunSwitchover(Options(), "target", steps);
   ASSERT_TRUE(switchover::SaveMoveState(state_file(), saved));  // as it was, for the next tests
@@ -408,15 +413,10 @@ TEST_F(SwitchoverTest, CatchUpTimeoutRollsBackWithoutHurtingIdleClients) {
 // the read_only the source had before the move (recorded at the pre-checks),
 // not the ON it finds. Before, both servers ended read-only.
 TEST_F(SwitchoverTest, ResumedMoveThatRollsBackRestoresTheOriginalReadOnly) {
-  switchover::MoveState crashed = LoadState();
-  ASSERT_FALSE(crashed.in_progress);
-  ASSERT_FALSE(crashed.from_was_read_only);
-  crashed.in_progress = true;
-  crashed.from = "source";
-  crashed.to = "target";
-  crashed.step = switchover::Step::kFence;
-  crashed.started_at = "2026-01-01T00:00:00Z";
-  ASSERT_TRUE(switchover::SaveMoveState(state_file(), crashed));
+  const switchover::MoveState before = LoadState();
+  ASSERT_FALSE(before.in_progress);
+  ASSERT_FALSE(before.from_was_read_only);
+  ASSERT_NO_FATAL_FAILURE(SaveMoveDiedInFence(before));
   ASSERT_TRUE(Root("source").Execute("SET GLOBAL read_only = ON"));  // what the dead orchestrator did
 
   TargetApplyBlock block(target());  // the resumed catch-up cannot finish: the move rolls back
