@@ -92,21 +92,32 @@ Status StartReplica(db::Connection& replica, const SourceAddress& source, const 
       "CHANGE MASTER TO MASTER_HOST={}, MASTER_PORT={}, MASTER_USER={}, MASTER_PASSWORD={}, "
       "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
       replica.Quote(source.host), source.port, replica.Quote(source.user), replica.Quote(source.password));
-  for (const std::string& sql : {fmt::format("SET GLOBAL gtid_slave_pos = {}", replica.Quote(gtid)), change,
-                                 std::string("START SLAVE")}) {
-    if (Status st = replica.Execute(sql); !st) {
-      // Never echo the statement: it carries the replication password.
-      return Fail(st.error().WithContext("setting up replication"));
-    }
+  if (Status st = replica.Execute(fmt::format("SET GLOBAL gtid_slave_pos = {}", replica.Quote(gtid))); !st) {
+    return Fail(st.error().WithContext("setting up replication"));
   }
+  Status changed = replica.Execute(change);
+  constexpr uint16_t kErrMasterInfo = 1201;  // "Could not initialize master info structure"
+  if (!changed && changed.error().server_errno() == kErrMasterInfo) {
+    // Replica metadata half-written by a server killed mid-change: start afresh.
+    if (Status st = replica.Execute("RESET SLAVE ALL"); !st) return Fail(st.error().WithContext("setting up replication"));
+    changed = replica.Execute(change);
+  }
+  // Never echo the statement: it carries the replication password.
+  if (!changed) return Fail(changed.error().WithContext("setting up replication"));
+  if (Status st = replica.Execute("START SLAVE"); !st) return Fail(st.error().WithContext("setting up replication"));
   return {};
 }
 
 Status StopAndForgetReplica(db::Connection& replica) {
   auto status = ReadReplicaStatus(replica);
   if (!status) return Fail(status.error());
-  if (!status->configured) return {};
-  if (Status st = replica.Execute("STOP SLAVE"); !st) return st;
+  if (status->configured) {
+    if (Status st = replica.Execute("STOP SLAVE"); !st) return st;
+  }
+  // Always, even when SHOW SLAVE STATUS is empty: a server killed inside
+  // CHANGE MASTER keeps a master.info it cannot read, which hides it from
+  // SHOW SLAVE STATUS and makes the next CHANGE MASTER fail with 1201. RESET
+  // SLAVE ALL removes it; on a server that never replicated it does nothing.
   return replica.Execute("RESET SLAVE ALL");
 }
 

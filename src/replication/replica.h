@@ -66,11 +66,14 @@ Error ErrantGtidsError(const db::Connection& server, const db::Connection& other
 // with MASTER_USE_GTID=slave_pos, and starts both threads. With
 // `parallel_threads` > 0 it also sets slave_parallel_threads (MariaDB applies
 // transactions in parallel, optimistically, committing in source order).
+// Replica metadata left unreadable by a crash (error 1201) is reset and the
+// change retried once.
 // REQUIRES: replica's replication is stopped or was never configured.
 [[nodiscard]] Status StartReplica(db::Connection& replica, const SourceAddress& source, const std::string& gtid,
                                   int parallel_threads = 0);
 
-// STOP SLAVE and RESET SLAVE ALL; a server that is not a replica is left as it is.
+// STOP SLAVE (when replicating) and RESET SLAVE ALL. Idempotent, and clears
+// replica metadata a crash left half-written.
 [[nodiscard]] Status StopAndForgetReplica(db::Connection& replica);
 
 // Waits until `replica` has applied `gtid`, for at most `timeout`.
