@@ -114,6 +114,48 @@ Result<std::string> Choice(const json& body, const char* name, const char* fallb
   return v.get<std::string>();
 }
 
+// {"host": ..., "port": ...}: the server a move goes to.
+Result<HostPort> Target(const json& body, std::string_view path);
+
+Result<std::vector<uint64_t>> ConnectionIds(const json& move, const char* name) {
+  std::vector<uint64_t> ids;
+  if (!move.contains(name)) return ids;
+  const json& v = move[name];
+  if (!v.is_array()) return Fail(Error::Malformed(fmt::format("move.{} must be an array of connection ids", name)));
+  for (const json& id : v) {
+    if (!id.is_number_unsigned()) return Fail(Error::Malformed(fmt::format("move.{} holds a non-id", name)));
+    ids.push_back(id.get<uint64_t>());
+  }
+  return ids;
+}
+
+// The "move" member of POST /pause: the lease of a switchover (move_lease.h).
+Result<MoveLease> ParseMoveLease(const json& move) {
+  if (!move.is_object()) return Fail(Error::Malformed("move must be an object"));
+  MoveLease lease;
+  auto from = Target(move.value("from", json::object()), "move.from");
+  if (!from) return Fail(from.error());
+  auto to = Target(move.value("to", json::object()), "move.to");
+  if (!to) return Fail(to.error());
+  lease.from = *from;
+  lease.to = *to;
+  const json& ro = move.value("from_was_read_only", json());
+  if (!ro.is_boolean()) return Fail(Error::Malformed("move.from_was_read_only must be true or false"));
+  lease.from_was_read_only = ro.get<bool>();
+  const json& ms = move.value("lease_ms", json());
+  if (!ms.is_number_unsigned() || ms.get<uint64_t>() < 100 || ms.get<uint64_t>() > 3'600'000) {
+    return Fail(Error::Malformed("move.lease_ms must be a whole number of milliseconds from 100 to 3600000"));
+  }
+  lease.duration = std::chrono::milliseconds(ms.get<uint64_t>());
+  auto from_ids = ConnectionIds(move, "from_connection_ids");
+  if (!from_ids) return Fail(from_ids.error());
+  auto to_ids = ConnectionIds(move, "to_connection_ids");
+  if (!to_ids) return Fail(to_ids.error());
+  lease.from_connection_ids = *from_ids;
+  lease.to_connection_ids = *to_ids;
+  return lease;
+}
+
 awaitable<HttpResponse> HandlePause(ProxyServer& server, const json& body) {
   int64_t timeout_ms = server.config().drain_timeout.count();
   if (body.contains("drain_timeout_ms")) {
@@ -125,14 +167,19 @@ awaitable<HttpResponse> HandlePause(ProxyServer& server, const json& body) {
     timeout_ms = v.get<int64_t>();
   }
   const std::chrono::milliseconds timeout(timeout_ms);
-  PauseResult r = co_await server.Pause(timeout);
+  std::optional<MoveLease> lease;
+  if (body.contains("move")) {
+    auto parsed = ParseMoveLease(body["move"]);
+    if (!parsed) co_return ErrorResponse(400, parsed.error().message());
+    lease = std::move(*parsed);
+  }
+  PauseResult r = co_await server.Pause(timeout, std::move(lease));
   json busy = json::array();
   for (const auto& s : r.busy) busy.push_back(SessionJson(s));
   co_return JsonResponse(200, json{{"paused", true}, {"drained", r.drained}, {"waited_us", r.waited.count()},
                                    {"busy", busy}});
 }
 
-// {"host": ..., "port": ...}: the server a move goes to.
 Result<HostPort> Target(const json& body, std::string_view path) {
   if (!body.contains("host") || !body["host"].is_string() || body["host"].get<std::string>().empty() ||
       !body.contains("port") || !body["port"].is_number_unsigned() || body["port"].get<uint64_t>() == 0 ||

@@ -206,11 +206,13 @@ void ProxyServer::Stop() {
       asio::error_code ignored;
       if (acceptor_) acceptor_->close(ignored);
       max_pause_timer_.cancel();
+      lease_timer_.cancel();
     });
     control_work_.reset();
     control_.stop();
     control_thread_.join();
   }
+  if (guardian_thread_.joinable()) guardian_thread_.join();  // its calls are bounded by their timeouts
   for (auto& w : workers_) w->StopAndJoin();
 }
 
@@ -266,6 +268,7 @@ void ProxyServer::ArmMaxPause() {
   max_pause_timer_.expires_after(config_.max_pause);
   max_pause_timer_.async_wait([this, generation](const asio::error_code& ec) {
     if (ec || generation != pause_generation_ || !shared_.paused.load()) return;
+    if (guardian_running_) return;  // AfterGuardian resumes
     spdlog::warn("pause reached max_pause ({} ms); resuming on {}", config_.max_pause.count(),
                  shared_.Primary().ToString());
     if (repointing_) repoint_cancelled_ = true;
@@ -273,11 +276,69 @@ void ProxyServer::ArmMaxPause() {
   });
 }
 
-awaitable<PauseResult> ProxyServer::Pause(std::chrono::milliseconds drain_timeout) {
+void ProxyServer::ArmLease() {
+  const uint64_t generation = pause_generation_;
+  lease_timer_.expires_after(lease_->duration);
+  lease_timer_.async_wait([this, generation](const asio::error_code& ec) {
+    if (ec || generation != pause_generation_ || !shared_.paused.load() || !lease_ || guardian_running_) return;
+    if (repointing_) {  // the switchover at work
+      ArmLease();
+      return;
+    }
+    if (!guardian_) {
+      spdlog::error("the switchover has not called for {} ms and this proxy cannot end the move itself (it needs "
+                    "[source] and [target] in its config); clients stay paused until max_pause",
+                    lease_->duration.count());
+      return;
+    }
+    spdlog::warn("the switchover has not called for {} ms (dead or cut off?): the proxy ends the move from {} to {} "
+                 "itself",
+                 lease_->duration.count(), lease_->from.ToString(), lease_->to.ToString());
+    guardian_running_ = true;
+    if (guardian_thread_.joinable()) guardian_thread_.join();  // an earlier pause's, finished
+    guardian_thread_ = std::jthread([this, lease = *lease_, generation] {
+      Result<MoveOutcome> outcome = guardian_->Finish(lease);
+      asio::co_spawn(control_, AfterGuardian(lease, std::move(outcome), generation), asio::detached);
+    });
+  });
+}
+
+awaitable<void> ProxyServer::AfterGuardian(MoveLease lease, Result<MoveOutcome> outcome, uint64_t generation) {
+  guardian_running_ = false;
+  if (generation != pause_generation_ || !shared_.paused.load()) co_return;  // resumed meanwhile
+  lease_.reset();  // the move is the proxy's now: nothing renews or re-arms it
+  lease_timer_.cancel();
+  const bool max_pause_passed = Clock::now() - paused_at_ >= config_.max_pause;
+  if (!outcome) {
+    spdlog::error("could not end the abandoned move: {}", outcome.error().message());
+    if (max_pause_passed) co_await Resume();  // as max_pause would have
+    co_return;
+  }
+  if (*outcome == MoveOutcome::kCompleted && !(shared_.Primary() == lease.to)) {
+    auto moved = co_await Repoint(lease.to, PinnedPolicy::kClose, /*close_open_transactions=*/true);
+    if (!moved) {
+      spdlog::error("the abandoned move is complete on the servers but the re-point to {} failed: {}",
+                    lease.to.ToString(), moved.error().message());
+      if (max_pause_passed) co_await Resume();
+      co_return;
+    }
+  }
+  spdlog::warn("ended the abandoned move: {}; clients resume there. Run cutover switchover --resume (or --abort) to "
+               "finish its records",
+               *outcome == MoveOutcome::kCompleted ? "completed, " + lease.to.ToString() + " is the primary"
+                                                   : "undone, " + lease.from.ToString() + " is the primary");
+  co_await Resume();
+}
+
+awaitable<PauseResult> ProxyServer::Pause(std::chrono::milliseconds drain_timeout, std::optional<MoveLease> lease) {
   if (!shared_.paused.exchange(true)) {
     paused_at_ = Clock::now();
     ArmMaxPause();
     spdlog::info("paused: new transactions wait");
+  }
+  if (lease) {
+    lease_ = std::move(lease);
+    ArmLease();
   }
   const auto start = Clock::now();
   PauseResult result;
@@ -301,6 +362,8 @@ awaitable<void> ProxyServer::Resume() {
   if (!shared_.paused.exchange(false)) co_return;
   ++pause_generation_;
   max_pause_timer_.cancel();
+  lease_.reset();
+  lease_timer_.cancel();
   for (auto& w : workers_) {
     ProxyWorker& worker = *w;
     asio::post(worker.context(), [&worker] {
@@ -348,6 +411,7 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   const auto start = Clock::now();
   if (!shared_.paused.load()) co_return Fail(Error::Precondition("re-point needs a pause first (POST /pause)"));
   if (repointing_) co_return Fail(Error::Precondition("another re-point is in progress"));
+  if (lease_ && !guardian_running_) ArmLease();  // the switchover calls: its lease runs again
   RepointResult result{shared_.Primary(), target};
   std::vector<SessionInfo> busy, pinned;
   std::vector<SessionInfo> in_transaction;

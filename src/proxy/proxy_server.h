@@ -16,9 +16,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proxy/asio_util.h"
+#include "proxy/move_lease.h"
 #include "proxy/proxy_config.h"
 #include "proxy/worker.h"
 
@@ -95,9 +97,16 @@ class ProxyServer {
 
   // The following run on control() only.
   awaitable<ProxyStatus> CollectStatus();
+  // Lets the proxy end a move whose switchover stopped calling (see
+  // move_lease.h). Without one, such a pause ends at max_pause on the primary
+  // the proxy had. REQUIRES: called before Start().
+  void SetMoveGuardian(std::shared_ptr<MoveGuardian> guardian) { guardian_ = std::move(guardian); }
+
   // Holds new transactions and waits until every session is at a transaction
-  // boundary or drain_timeout passes. The pause lasts until Resume() or max_pause.
-  awaitable<PauseResult> Pause(std::chrono::milliseconds drain_timeout);
+  // boundary or drain_timeout passes. The pause lasts until Resume() or
+  // max_pause. With `lease`, (re)starts the move's lease: when it runs out
+  // while paused, the MoveGuardian ends the move.
+  awaitable<PauseResult> Pause(std::chrono::milliseconds drain_timeout, std::optional<MoveLease> lease = std::nullopt);
   awaitable<void> Resume();
   // Opens, beside every session that can move, a standby connection on
   // `target` that mirrors its state, while clients go on undisturbed; a later
@@ -117,6 +126,10 @@ class ProxyServer {
   // Every logged-in session, or only the busy and pinned ones.
   awaitable<std::vector<SessionInfo>> CollectSessions(bool only_unclean);
   void ArmMaxPause();
+  // (Re)starts the lease timer of lease_. REQUIRES: lease_.
+  void ArmLease();
+  // Acts on what the guardian decided for the pause `generation`.
+  awaitable<void> AfterGuardian(MoveLease lease, Result<MoveOutcome> outcome, uint64_t generation);
 
   ProxyConfig config_;
   ProxyShared shared_;
@@ -134,6 +147,12 @@ class ProxyServer {
   uint64_t pause_generation_ = 0;  // Which pause the max_pause timer belongs to.
   bool repointing_ = false;
   bool repoint_cancelled_ = false;  // Did max_pause end the pause mid re-point?
+  std::optional<MoveLease> lease_;  // of the move in progress; cleared by Resume()
+  asio::steady_timer lease_timer_{control_};
+  bool guardian_running_ = false;  // Is the guardian ending the move?
+
+  std::shared_ptr<MoveGuardian> guardian_;  // set before Start(); may be null
+  std::jthread guardian_thread_;            // runs guardian_->Finish(); joined by Stop()
 };
 
 }  // namespace cutover::proxy

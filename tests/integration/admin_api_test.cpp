@@ -5,6 +5,7 @@
 // scrape of /metrics used to abort the proxy with a double free.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,7 +69,8 @@ class AdminApiTest : public ::testing::Test {
     auto dir = local::MakeTempDir("cutover-admin-test-");
     ASSERT_TRUE(dir) << dir.error().message();
     dir_ = *dir;
-    const std::string config = dir_ + "/cutover.toml";
+    config_ = dir_ + "/cutover.toml";
+    const std::string& config = config_;
     std::ofstream(config) << fmt::format(
         "[proxy]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nadmin_token = \"{}\"\n"
         "state_file = \"{}/proxy.state\"\nhandshake_timeout_ms = 1000\n\n"
@@ -76,7 +78,13 @@ class AdminApiTest : public ::testing::Test {
         "[source]\nhost = \"{}\"\nport = {}\nuser = \"root\"\npassword = \"{}\"\n",
         kAdminToken, dir_, kAppUser, kAppPassword, source_->host(), source_->port(),
         source_->options().root_password);
-    proxy_ = std::make_unique<BackgroundCutover>(std::vector<std::string>{CUTOVER_BINARY, "proxy", "--config", config});
+    ASSERT_NO_FATAL_FAILURE(StartProxyProcess());
+    StartClients();
+  }
+
+  // `cutover proxy --config config_` in the background; reads its ports.
+  void StartProxyProcess() {
+    proxy_ = std::make_unique<BackgroundCutover>(std::vector<std::string>{CUTOVER_BINARY, "proxy", "--config", config_});
     ASSERT_TRUE(proxy_->WaitForOutput("admin API on", 10s)) << proxy_->output();
     std::smatch m;
     const std::string out = proxy_->output();
@@ -84,7 +92,6 @@ class AdminApiTest : public ::testing::Test {
         << out;
     port_ = static_cast<uint16_t>(std::stoi(m[1]));
     admin_port_ = static_cast<uint16_t>(std::stoi(m[2]));
-    StartClients();
   }
 
   void TearDown() override {
@@ -161,6 +168,7 @@ class AdminApiTest : public ::testing::Test {
 
   std::unique_ptr<local::LocalServer> source_;
   std::string dir_;
+  std::string config_;  // the proxy's cutover.toml
   std::unique_ptr<BackgroundCutover> proxy_;
   uint16_t port_ = 0;
   uint16_t admin_port_ = 0;
@@ -298,6 +306,17 @@ TEST_F(AdminApiTest, MalformedAndOversizedRequestsGetAClearErrorAndHarmNothing) 
       {"prepare port as a string", post("/prepare", R"({"host": "127.0.0.1", "port": "3306"})"), 400, "1-65535"},
       {"pinned as a number", post("/repoint", R"({"host": "127.0.0.1", "port": 1, "pinned": 5})"), 400,
        "pinned must be"},
+      {"move lease that is not an object", post("/pause", R"({"move": 5})"), 400, "move must be an object"},
+      {"move lease without to", post("/pause", R"({"move": {"from": {"host": "127.0.0.1", "port": 1}}})"), 400,
+       "move.to needs"},
+      {"move lease without lease_ms",
+       post("/pause", R"({"move": {"from": {"host": "a", "port": 1}, "to": {"host": "b", "port": 2},
+                                   "from_was_read_only": false}})"),
+       400, "lease_ms"},
+      {"move lease with a negative connection id",
+       post("/pause", R"({"move": {"from": {"host": "a", "port": 1}, "to": {"host": "b", "port": 2},
+                                   "from_was_read_only": false, "lease_ms": 1000, "to_connection_ids": [-1]}})"),
+       400, "non-id"},
       {"unknown endpoint", "GET /nothing HTTP/1.1\r\n" + auth + "\r\n", 404, "no such endpoint"},
       {"wrong method", "DELETE /status HTTP/1.1\r\n" + auth + "\r\n", 405, "takes GET"},
       {"chunked body", "POST /pause HTTP/1.1\r\n" + auth + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
@@ -349,6 +368,34 @@ TEST_F(AdminApiTest, ASlowClientHoldsUpNobodyAndIsDropped) {
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
   ExpectAlive("dropping the stalled admin connections");
+}
+
+
+// The proxy process SIGKILLed after a move: restarted with the same config,
+// whose [source] still names the old server, it comes back on the primary
+// its state file recorded, and clients reconnect to it.
+TEST_F(AdminApiTest, ProxyKilledAndRestartedComesBackOnTheRecordedPrimary) {
+  std::unique_ptr<local::LocalServer> target = StartServer(2, "target");
+  ASSERT_TRUE(target);
+  CreateAppUser(*target);
+  ASSERT_EQ(Curl("POST", "/pause", R"({"drain_timeout_ms": 3000})").status, 200);
+  const Reply moved =
+      Curl("POST", "/repoint", fmt::format(R"({{"host": "127.0.0.1", "port": {}}})", target->port()));
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  ASSERT_EQ(Curl("POST", "/resume", "{}").status, 200);
+  stop_ = true;
+  clients_.clear();  // their connections die with the proxy
+
+  proxy_->Signal(SIGKILL);
+  proxy_->Wait(10s);
+  ASSERT_NO_FATAL_FAILURE(StartProxyProcess());
+  auto conn = db::Connection::Connect(ProxyEndpoint());
+  ASSERT_TRUE(conn) << conn.error().message() << "\n" << proxy_->output();
+  auto server_id = conn->QueryValue("SELECT @@server_id");
+  ASSERT_TRUE(server_id) << server_id.error().message();
+  EXPECT_EQ(server_id->value_or(""), "2") << "the restarted proxy must serve the primary it had moved to";
+  const Reply status = Curl("GET", "/status");
+  EXPECT_NE(status.body.find(fmt::format("127.0.0.1:{}", target->port())), std::string::npos) << status.body;
 }
 
 }  // namespace
