@@ -13,12 +13,11 @@
 namespace cutover::cli {
 namespace {
 
-db::Endpoint ToEndpoint(const ServerConfig& s) { return {s.host, s.port, s.user, s.password}; }
 
 // Fills source, target and replication from the config file.
 Status ApplyConfig(const Config& config, clone::CloneOptions& options) {
-  options.source = ToEndpoint(*config.source);
-  options.target = ToEndpoint(*config.target);
+  options.source = config.source->ToEndpoint();
+  options.target = config.target->ToEndpoint();
   const ReplicationConfig& r = *config.replication;
   options.replication.user = r.user;
   options.replication.password = r.password;
@@ -69,9 +68,9 @@ int RunReplicationStatus(const ReplicationStatusOptions& options) {
   const ServerConfig& primary = *roles->primary;
   const ServerConfig& replica = *roles->replica;
   if (swapped && !options.json) fmt::print("after the switchover, the target is the primary and the source its replica\n");
-  auto source = db::Connection::Connect(ToEndpoint(primary));
+  auto source = db::Connection::Connect(primary.ToEndpoint());
   if (!source) return fail(source.error());
-  auto target = db::Connection::Connect(ToEndpoint(replica));
+  auto target = db::Connection::Connect(replica.ToEndpoint());
   if (!target) return fail(target.error());
   auto status = replication::ReadReplicaStatus(*target);
   if (!status) return fail(status.error());
@@ -87,7 +86,12 @@ int RunReplicationStatus(const ReplicationStatusOptions& options) {
     if (!waited) return fail(waited.error());
     caught_up = *waited;
   }
-  const bool healthy = status->running() && !*incomplete;
+  // Written on the replica directly, not replicated (e.g. a privileged
+  // session on an old primary after a switchover): its data differs, and it
+  // could not take over again.
+  auto errant = replication::ErrantGtids(*target, *source);
+  if (!errant) return fail(errant.error());
+  const bool healthy = status->running() && !*incomplete && errant->empty();
   if (options.json) {
     nlohmann::json j{{"replicating", status->running()},
                      {"configured", status->configured},
@@ -101,7 +105,8 @@ int RunReplicationStatus(const ReplicationStatusOptions& options) {
                      {"source_gtid", *source_gtid},
                      {"applied_gtid", *applied},
                      {"caught_up", caught_up},
-                     {"clone_incomplete", incomplete->has_value()}};
+                     {"clone_incomplete", incomplete->has_value()},
+                     {"errant_gtids", replication::FormatGtidList(*errant)}};
     j["seconds_behind"] = status->seconds_behind ? nlohmann::json(*status->seconds_behind) : nlohmann::json();
     fmt::print("{}\n", j.dump(2));
   } else {
@@ -112,6 +117,10 @@ int RunReplicationStatus(const ReplicationStatusOptions& options) {
     if (*incomplete) {
       fmt::print("target holds an INCOMPLETE clone (started {} from {}); rerun cutover clone to start over\n",
                  (*incomplete)->started, (*incomplete)->source);
+    }
+    if (!errant->empty()) {
+      fmt::print("ERRANT transactions on the replica: {}\n",
+                 replication::ErrantGtidsError(*target, *source, *errant).message());
     }
   }
   return healthy ? 0 : 1;

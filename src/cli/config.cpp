@@ -60,6 +60,13 @@ std::optional<ServerConfig> ReadServer(const toml::table& root, const std::strin
   s.user = (*t)["user"].value_or(std::string());
   if (s.user.empty()) problems.Add(fmt::format("[{}] user is missing", name));
   s.password = ReadPassword(*t, name, problems);
+  const int64_t timeout = (*t)["timeout_s"].value_or(int64_t{30});
+  if (timeout <= 0 || timeout > 86400) {
+    problems.Add(fmt::format("[{}] timeout_s {} must be between 1 and 86400 (seconds without an answer before the "
+                             "server counts as stalled)",
+                             name, timeout));
+  }
+  s.timeout = std::chrono::seconds(timeout);
   return s;
 }
 

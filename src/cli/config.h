@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "db/endpoint.h"
 #include "proxy/proxy_config.h"
 
 namespace cutover::cli {
@@ -17,7 +18,9 @@ struct ServerConfig {
   uint16_t port = 3306;
   std::string user;
   std::string password;
+  std::chrono::seconds timeout{30};  // timeout_s: see db::Endpoint::timeout
   std::string ToString() const { return host + ":" + std::to_string(port); }
+  db::Endpoint ToEndpoint() const { return {host, port, user, password, timeout}; }
 };
 
 // [replication]: the account the target replicates with, and how the target

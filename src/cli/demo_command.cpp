@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/clone_progress.h"
+#include "cli/move_guardian.h"
 #include "cli/signals.h"
 #include "clone/clone.h"
 #include "local/file_util.h"
@@ -136,6 +137,15 @@ class Demo {
     for (const std::string& s : sql) Check(root.Execute(s), "loading sample data");
   }
 
+  // Root on both servers: how the proxy ends a move whose switchover died.
+  Config GuardianConfig() const {
+    Config c;
+    const db::Endpoint s = source_->RootEndpoint(), t = target_->RootEndpoint();
+    c.source = ServerConfig{s.host, s.port, s.user, s.password};
+    c.target = ServerConfig{t.host, t.port, t.user, t.password};
+    return c;
+  }
+
   void StartProxy() {
     Title("starting the cutover proxy: the application's one endpoint");
     proxy::ProxyConfig config;
@@ -147,6 +157,7 @@ class Demo {
         kAppUser, false, protocol::NativePasswordStage2(protocol::NativePasswordStage1(kAppPassword))});
     config.primary = {source_->host(), source_->port()};
     proxy_ = std::make_unique<proxy::ProxyServer>(std::move(config));
+    proxy_->SetMoveGuardian(MakeMoveGuardian(GuardianConfig()));
     Check(proxy_->Start(), "starting the proxy");
     admin_ = std::make_unique<proxy::AdminApi>(*proxy_);
     Check(admin_->Start(), "starting the admin API");

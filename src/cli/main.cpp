@@ -197,7 +197,8 @@ int main(int argc, char** argv) {
   CLI::App* replication_status = replication->add_subcommand(
       "status",
       "Show whether the target replicates, its lag, and both servers' GTID positions.\n"
-      "Exit status: 0 replicating, 1 not replicating or an incomplete clone, 2 an error.\n"
+      "Exit status: 0 replicating, 1 not replicating, an incomplete clone or errant transactions on the\n"
+      "replica (named, with how to repair), 2 an error.\n"
       "Example: cutover replication status --config cutover.toml");
   replication_status->add_option("--config", replication_options.config_path, "configuration file (TOML)")->required();
   replication_status->add_flag("--json", replication_options.json, "print JSON");

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/config.h"
+#include "cli/move_guardian.h"
 #include "proxy/admin_api.h"
 #include "proxy/proxy_server.h"
 
@@ -35,6 +36,12 @@ int RunProxy(const ProxyOptions& options) {
   }
 
   proxy::ProxyServer server(config->proxy);
+  auto guardian = MakeMoveGuardian(*config);
+  if (!guardian) {
+    spdlog::warn("no [target] in the config: if a switchover dies while clients are paused, this proxy cannot end "
+                 "the move itself (clients wait until max_pause_ms)");
+  }
+  server.SetMoveGuardian(std::move(guardian));
   if (auto st = server.Start(); !st) {
     fmt::print(stderr, "cutover proxy: {}\n", st.error().message());
     return 2;

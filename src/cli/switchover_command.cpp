@@ -1,5 +1,10 @@
 #include "cli/switchover_command.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +14,11 @@
 
 namespace cutover::cli {
 namespace {
+
+// A fault hook for the tests: CUTOVER_TEST_KILL_AFTER_STEP=<step> makes the
+// process SIGKILL itself once that step has ended, as a crash would, so that
+// the tests can stop an orchestrator at every step in turn.
+const char* const kKillAfterStep = std::getenv("CUTOVER_TEST_KILL_AFTER_STEP");
 
 class Timeline : public switchover::SwitchoverObserver {
  public:
@@ -20,6 +30,10 @@ class Timeline : public switchover::SwitchoverObserver {
       fmt::print("  {:<20} {}\n", name, detail);
     }
     std::fflush(stdout);
+    if (kKillAfterStep != nullptr && name == kKillAfterStep) {
+      fmt::print(stderr, "CUTOVER_TEST_KILL_AFTER_STEP: killed after step {}\n", name);
+      ::kill(::getpid(), SIGKILL);
+    }
   }
 
  private:
@@ -33,9 +47,9 @@ Result<switchover::SwitchoverOptions> BuildOptions(const SwitchoverCommandOption
   const ServerConfig& s = *config->source;
   const ServerConfig& t = *config->target;
   const ReplicationConfig& r = *config->replication;
-  o.source = {"source", {s.host, s.port, s.user, s.password}, r.source_host.empty() ? s.host : r.source_host,
+  o.source = {"source", s.ToEndpoint(), r.source_host.empty() ? s.host : r.source_host,
               r.source_port == 0 ? s.port : r.source_port};
-  o.target = {"target", {t.host, t.port, t.user, t.password}, r.target_host.empty() ? t.host : r.target_host,
+  o.target = {"target", t.ToEndpoint(), r.target_host.empty() ? t.host : r.target_host,
               r.target_port == 0 ? t.port : r.target_port};
   o.repl_user = r.user;
   o.repl_password = r.password;
@@ -45,7 +59,7 @@ Result<switchover::SwitchoverOptions> BuildOptions(const SwitchoverCommandOption
     o.proxy_users.push_back({u.name, u.empty_password ? "" : protocol::FormatNativePasswordHash(u.stage2)});
   }
   const SwitchoverConfig& sw = config->switchover;
-  for (const ServerConfig& r : sw.replicas) o.replicas.push_back({r.host, r.port, r.user, r.password});
+  for (const ServerConfig& r : sw.replicas) o.replicas.push_back(r.ToEndpoint());
   o.state_file = sw.state_file;
   o.max_lag_seconds = sw.max_lag_s;
   o.max_transaction_seconds = sw.max_transaction_s;

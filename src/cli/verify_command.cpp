@@ -88,6 +88,9 @@ void PrintTable(const verify::VerifyReport& report) {
       fmt::print("  {}  ... and {} more\n", t.table, t.differing_rows - t.diffs.size());
     }
   }
+  if (!report.errant_gtids.empty()) {
+    fmt::print("\nerrant transaction(s) on the replica, never on the primary: {}\n", report.errant_gtids);
+  }
   fmt::print("\n{}: {} table(s) in {:.1f}s, {} round(s), target replication paused at most {} ms per round\n",
              report.identical() ? "IDENTICAL" : "DIFFERENCES FOUND", report.tables.size(),
              report.total_time.count() / 1000.0, report.rounds, report.longest_replication_pause.count());
@@ -105,6 +108,7 @@ nlohmann::json ToJson(const verify::VerifyReport& report) {
   return {{"event", "report"},
           {"identical", report.identical()},
           {"rounds", report.rounds},
+          {"errant_gtids", report.errant_gtids},
           {"longest_replication_pause_ms", report.longest_replication_pause.count()},
           {"total_s", report.total_time.count() / 1000.0},
           {"tables", tables}};
@@ -135,8 +139,8 @@ int RunVerifyCommand(VerifyCommandOptions options) {
   const ServerConfig& s = *roles->primary;
   const ServerConfig& t = *roles->replica;
   if (roles->swapped && !options.json) fmt::print("after the switchover: comparing the target (primary) with the source\n");
-  options.verify.source = {s.host, s.port, s.user, s.password};
-  options.verify.target = {t.host, t.port, t.user, t.password};
+  options.verify.source = s.ToEndpoint();
+  options.verify.target = t.ToEndpoint();
   options.verify.chunk_time = std::chrono::milliseconds(options.chunk_time_ms);
   StopSignals signals;
   const OutputMode mode = ChooseOutputMode(options.json, stdout);

@@ -60,6 +60,8 @@ Result<db::Connection> ChunkCopier::OpenTargetSession(const db::Endpoint& target
   db::ConnectOptions options;
   options.charset = "binary";
   options.local_infile = true;
+  options.read_timeout = target.timeout * db::kDataTimeoutFactor;  // the target answers once a whole chunk is in
+  options.write_timeout = options.read_timeout;
   auto conn = db::Connection::Connect(target, options);
   if (!conn) return Fail(conn.error().OnServer("target"));
   for (const char* sql :

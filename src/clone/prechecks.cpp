@@ -96,7 +96,7 @@ Status CheckTarget(db::Connection& source, db::Connection& target, const CloneOp
 // Logs in to the source as the replication account and checks its grant.
 Status CheckReplicationUser(db::Connection& source, const CloneOptions& options) {
   const auto& r = options.replication;
-  db::Endpoint as_repl{source.endpoint().host, source.endpoint().port, r.user, r.password};
+  db::Endpoint as_repl{source.endpoint().host, source.endpoint().port, r.user, r.password, source.endpoint().timeout};
   auto conn = db::Connection::Connect(as_repl);
   if (!conn && conn.error().server_errno() == kErrAccessDenied && options.create_replication_user) {
     for (const std::string& sql :

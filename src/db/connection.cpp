@@ -57,6 +57,8 @@ void ApplyOptions(MYSQL* mysql, const ConnectOptions& options) {
 
 Result<Connection> Connection::Connect(const Endpoint& endpoint, ConnectOptions options) {
   InitLibraryOnce();
+  if (options.read_timeout.count() <= 0) options.read_timeout = endpoint.timeout;
+  if (options.write_timeout.count() <= 0) options.write_timeout = endpoint.timeout;
   MYSQL* mysql = mysql_init(nullptr);
   if (mysql == nullptr) return Fail(Error::Io(fmt::format("{}: out of memory in mysql_init", endpoint.ToString())));
   ApplyOptions(mysql, options);
@@ -69,16 +71,17 @@ Result<Connection> Connection::Connect(const Endpoint& endpoint, ConnectOptions 
     mysql_close(mysql);
     return Fail(std::move(error));
   }
-  return Connection(mysql, endpoint, std::move(where));
+  return Connection(mysql, endpoint, std::move(where), options.read_timeout);
 }
 
-Connection::Connection(st_mysql* mysql, Endpoint endpoint, std::string where)
-    : mysql_(mysql), endpoint_(std::move(endpoint)), where_(std::move(where)) {}
+Connection::Connection(st_mysql* mysql, Endpoint endpoint, std::string where, std::chrono::seconds read_timeout)
+    : mysql_(mysql), endpoint_(std::move(endpoint)), where_(std::move(where)), read_timeout_(read_timeout) {}
 
 Connection::Connection(Connection&& other) noexcept
     : mysql_(std::exchange(other.mysql_, nullptr)),
       endpoint_(std::move(other.endpoint_)),
-      where_(std::move(other.where_)) {}
+      where_(std::move(other.where_)),
+      read_timeout_(other.read_timeout_) {}
 
 Connection& Connection::operator=(Connection&& other) noexcept {
   if (this != &other) {
@@ -86,6 +89,7 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     mysql_ = std::exchange(other.mysql_, nullptr);
     endpoint_ = std::move(other.endpoint_);
     where_ = std::move(other.where_);
+    read_timeout_ = other.read_timeout_;
   }
   return *this;
 }
@@ -97,20 +101,31 @@ void Connection::Close() {
   mysql_ = nullptr;
 }
 
-Error Connection::LastError() const { return MakeError(mysql_, where_); }
+Error Connection::LastError(std::chrono::steady_clock::time_point started) const {
+  const unsigned int err = mysql_errno(mysql_);
+  const bool lost = err == CR_SERVER_LOST || err == CR_SERVER_GONE_ERROR;
+  if (lost && std::chrono::steady_clock::now() - started >= read_timeout_ - std::chrono::milliseconds(100)) {
+    return Error::Io(fmt::format(
+        "{}: no answer within {} s (the server is stalled or the network to it is cut; the server's timeout_s "
+        "sets this bound): {}",
+        where_, read_timeout_.count(), mysql_error(mysql_)));
+  }
+  return MakeError(mysql_, where_);
+}
 
 Status Connection::Execute(std::string_view sql) {
   assert(mysql_ != nullptr);
-  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return Fail(LastError());
+  const auto started = std::chrono::steady_clock::now();
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return Fail(LastError(started));
   // A statement that returns rows must still have them read, or the
   // connection is out of sync for the next call.
   if (mysql_field_count(mysql_) == 0) return {};
   MYSQL_RES* result = mysql_use_result(mysql_);
-  if (result == nullptr) return Fail(LastError());
+  if (result == nullptr) return Fail(LastError(started));
   while (mysql_fetch_row(result) != nullptr) {
   }
   std::optional<Error> error;
-  if (mysql_errno(mysql_) != 0) error = LastError();
+  if (mysql_errno(mysql_) != 0) error = LastError(started);
   mysql_free_result(result);
   if (error) return Fail(std::move(*error));
   return {};
@@ -118,14 +133,15 @@ Status Connection::Execute(std::string_view sql) {
 
 Result<QueryResult> Connection::Query(std::string_view sql) {
   assert(mysql_ != nullptr);
-  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return Fail(LastError());
+  const auto started = std::chrono::steady_clock::now();
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return Fail(LastError(started));
   if (mysql_field_count(mysql_) == 0) return QueryResult{};
-  return FetchAll();
+  return FetchAll(started);
 }
 
-Result<QueryResult> Connection::FetchAll() {
+Result<QueryResult> Connection::FetchAll(std::chrono::steady_clock::time_point started) {
   MYSQL_RES* result = mysql_store_result(mysql_);
-  if (result == nullptr) return Fail(LastError());
+  if (result == nullptr) return Fail(LastError(started));
   QueryResult out;
   unsigned int num_fields = mysql_num_fields(result);
   MYSQL_FIELD* fields = mysql_fetch_fields(result);
@@ -149,22 +165,25 @@ Result<QueryResult> Connection::FetchAll() {
 
 Status Connection::Stream(std::string_view sql, const std::function<Status(std::span<const FieldView>)>& on_row) {
   assert(mysql_ != nullptr);
-  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return Fail(LastError());
+  auto last_answer = std::chrono::steady_clock::now();
+  if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return Fail(LastError(last_answer));
   if (mysql_field_count(mysql_) == 0) return {};
   MYSQL_RES* result = mysql_use_result(mysql_);
-  if (result == nullptr) return Fail(LastError());
+  if (result == nullptr) return Fail(LastError(last_answer));
   const unsigned int num_fields = mysql_num_fields(result);
   std::vector<FieldView> fields(num_fields);
   Status status;
   while (MYSQL_ROW row = mysql_fetch_row(result)) {
+    last_answer = std::chrono::steady_clock::now();
     if (!status) continue;  // drain what is left so the connection stays usable
     const unsigned long* lengths = mysql_fetch_lengths(result);
     for (unsigned int i = 0; i < num_fields; ++i) {
       fields[i] = row[i] == nullptr ? FieldView() : FieldView(std::string_view(row[i], lengths[i]));
     }
     status = on_row(fields);
+    last_answer = std::chrono::steady_clock::now();  // the next read starts waiting now
   }
-  if (status && mysql_errno(mysql_) != 0) status = Fail(LastError());
+  if (status && mysql_errno(mysql_) != 0) status = Fail(LastError(last_answer));
   mysql_free_result(result);
   return status;
 }

@@ -34,9 +34,11 @@ struct st_mysql;  // MYSQL, from <mysql.h>; kept out of this header.
 namespace cutover::db {
 
 struct ConnectOptions {
-  std::chrono::seconds connect_timeout{5};
-  std::chrono::seconds read_timeout{0};   // 0: wait for an answer forever
-  std::chrono::seconds write_timeout{0};  // 0: no limit
+  std::chrono::seconds connect_timeout{5};  // TCP connect and the server's greeting
+  // How long one read or write on the socket may wait; 0: Endpoint::timeout.
+  // A call that waits longer fails with kIo "no answer within N s".
+  std::chrono::seconds read_timeout{0};
+  std::chrono::seconds write_timeout{0};
   std::string database;                   // empty: no default schema
   std::string unix_socket;                // non-empty: connect over this socket, not TCP
   // "binary" makes the server send and take column bytes unconverted (data copy).
@@ -100,14 +102,17 @@ class Connection {
   const std::string& where() const { return where_; }
 
  private:
-  Connection(st_mysql* mysql, Endpoint endpoint, std::string where);
-  Error LastError() const;
-  Result<QueryResult> FetchAll();
+  Connection(st_mysql* mysql, Endpoint endpoint, std::string where, std::chrono::seconds read_timeout);
+  // The error of the last call, which started at `started`: a lost connection
+  // after read_timeout_ of silence is reported as a stalled server.
+  Error LastError(std::chrono::steady_clock::time_point started) const;
+  Result<QueryResult> FetchAll(std::chrono::steady_clock::time_point started);
   void Close();
 
   st_mysql* mysql_;  // Owned; nullptr once moved from.
   Endpoint endpoint_;
   std::string where_;
+  std::chrono::seconds read_timeout_;  // as applied to the socket
 };
 
 // @@GLOBAL.`name` as text ("" for NULL).

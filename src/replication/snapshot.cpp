@@ -71,6 +71,8 @@ Result<std::vector<db::Connection>> OpenSnapshotSessions(const db::Endpoint& ser
   for (int i = 0; i < count; ++i) {
     db::ConnectOptions options;
     options.charset = "binary";
+    // They read whole chunks (clone) and checksum them (verify).
+    options.read_timeout = server.timeout * db::kDataTimeoutFactor;
     auto conn = db::Connection::Connect(server, options);
     if (!conn) return Fail(conn.error());
     if (Status st = Prepare(*conn); !st) return Fail(st.error());

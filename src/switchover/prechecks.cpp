@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "replication/replica.h"
+#include "switchover/abandoned_move.h"
 
 namespace cutover::switchover {
 namespace {
@@ -174,6 +175,26 @@ Result<std::vector<std::string>> KillOpenTransactions(db::Connection& conn,
   return killed;
 }
 
+Result<std::vector<std::string>> KillFenceWaiters(db::Connection& conn, uint64_t fence_id) {
+  auto r = conn.Query(fmt::format(
+      "SELECT ID, USER, HOST, IFNULL(LEFT(INFO, 60), '') FROM information_schema.PROCESSLIST "
+      "WHERE STATE LIKE 'Waiting for backup lock%' AND ID NOT IN (CONNECTION_ID(), {}) "
+      "AND COMMAND NOT LIKE 'Slave%' AND USER <> 'system user'",  // a resumed move's reverse replication
+      fence_id));
+  if (!r) return Fail(r.error());
+  std::vector<std::string> killed;
+  std::vector<uint64_t> ids;
+  for (const db::Row& row : r->rows) {
+    const std::string id = row[0].value_or("0");
+    ids.push_back(std::strtoull(id.c_str(), nullptr, 10));
+    killed.push_back(fmt::format("id {} ({}@{}: {})", id, row[1].value_or(""), row[2].value_or(""), row[3].value_or("")));
+  }
+  // Until they are gone: a killed session still waiting when the fence lifts
+  // is granted its lock and commits (seen with DROP TABLE).
+  if (Status st = EndConnections(conn, ids); !st) return Fail(st.error());
+  return killed;
+}
+
 Status CheckBeforeMove(const SwitchoverOptions& options, const ServerRole& from, const ServerRole& to,
                        db::Connection& from_conn, db::Connection& to_conn, ProxyAdmin& proxy) {
   // First: an errant transaction also stops replication (gtid_strict_mode),
@@ -206,7 +227,7 @@ Status CheckBeforeMove(const SwitchoverOptions& options, const ServerRole& from,
         to_conn.where())));
   }
   if (Status st = CheckUsers(options, to_conn); !st) return st;
-  db::Endpoint as_repl{to.admin.host, to.admin.port, options.repl_user, options.repl_password};
+  db::Endpoint as_repl{to.admin.host, to.admin.port, options.repl_user, options.repl_password, to.admin.timeout};
   if (auto repl = db::Connection::Connect(as_repl); !repl) {
     return Fail(Error::Precondition(fmt::format(
         "replication user '{}' cannot log in to {}: {}; the old primary needs it to follow the new one (copy it "

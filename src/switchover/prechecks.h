@@ -27,4 +27,11 @@ namespace cutover::switchover {
 [[nodiscard]] Result<std::vector<std::string>> KillOpenTransactions(
     db::Connection& conn, const std::function<Result<std::vector<uint64_t>>()>& spare);
 
+// KILLs every connection waiting on the fence (BACKUP STAGE) except `conn`
+// and `fence_id`: statements that would otherwise commit on the old primary the
+// moment the fence lifts, after the final position was read (DDL and writes of
+// READ_ONLY ADMIN holders). Their clients get an error instead of an OK for a
+// change the new primary never sees. Returns who was killed.
+[[nodiscard]] Result<std::vector<std::string>> KillFenceWaiters(db::Connection& conn, uint64_t fence_id);
+
 }  // namespace cutover::switchover

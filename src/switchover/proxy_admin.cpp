@@ -94,8 +94,10 @@ Result<nlohmann::json> ProxyAdmin::Call(const std::string& method, const std::st
 
 Result<nlohmann::json> ProxyAdmin::Status() { return Call("GET", "/status", nullptr, std::chrono::seconds(5)); }
 
-Result<nlohmann::json> ProxyAdmin::Pause(std::chrono::milliseconds drain_timeout) {
-  return Call("POST", "/pause", {{"drain_timeout_ms", drain_timeout.count()}}, drain_timeout + std::chrono::seconds(5));
+Result<nlohmann::json> ProxyAdmin::Pause(std::chrono::milliseconds drain_timeout, const nlohmann::json& move) {
+  nlohmann::json body{{"drain_timeout_ms", drain_timeout.count()}};
+  if (!move.is_null()) body["move"] = move;
+  return Call("POST", "/pause", body, drain_timeout + std::chrono::seconds(5));
 }
 
 Result<nlohmann::json> ProxyAdmin::Resume() { return Call("POST", "/resume", nlohmann::json::object(), std::chrono::seconds(5)); }

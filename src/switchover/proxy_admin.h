@@ -26,8 +26,11 @@ class ProxyAdmin {
 
   // GET /status.
   [[nodiscard]] Result<nlohmann::json> Status();
-  // POST /pause; the reply says whether every session drained.
-  [[nodiscard]] Result<nlohmann::json> Pause(std::chrono::milliseconds drain_timeout);
+  // POST /pause; the reply says whether every session drained. `move`, when
+  // not null, is the move's lease (proxy/move_lease.h, as JSON): the proxy
+  // ends the move itself when no further call renews it in time.
+  [[nodiscard]] Result<nlohmann::json> Pause(std::chrono::milliseconds drain_timeout,
+                                             const nlohmann::json& move = nullptr);
   [[nodiscard]] Result<nlohmann::json> Resume();
   // POST /prepare: every session that can move opens a standby connection on
   // the target now, so that the re-point inside the pause only swaps them in.

@@ -7,9 +7,11 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "db/connection.h"
 #include "replication/replica.h"
+#include "switchover/abandoned_move.h"
 #include "switchover/prechecks.h"
 
 namespace cutover::switchover {
@@ -32,8 +34,17 @@ const ServerRole& Role(const SwitchoverOptions& o, std::string_view name) {
   return name == "source" ? o.source : o.target;
 }
 
+// Every statement of a move is short (server-side waits are bounded by
+// lock_wait_timeout 5 s and 500 ms MASTER_GTID_WAIT slices), and some run
+// while clients are paused: a server that does not answer within 10 s is
+// stalled, whatever the longer timeout_s of clone and verify.
+constexpr std::chrono::seconds kMoveStatementTimeout{10};
+
 Result<db::Connection> ConnectRole(const ServerRole& r) {
-  auto conn = db::Connection::Connect(r.admin);
+  db::ConnectOptions options;
+  options.read_timeout = std::min(r.admin.timeout, kMoveStatementTimeout);
+  options.write_timeout = options.read_timeout;
+  auto conn = db::Connection::Connect(r.admin, options);
   if (!conn) return Fail(conn.error().WithContext(fmt::format("cannot log in to the {} ([{}])", r.role, r.role)));
   return conn;
 }
@@ -59,6 +70,7 @@ class Move {
     from_conn_.emplace(std::move(*f));
     to_conn_.emplace(std::move(*t));
     fence_conn_.emplace(std::move(*fence));
+    own_ids_on_from_ = {from_conn_->thread_id(), fence_conn_->thread_id()};
     return {};
   }
 
@@ -256,7 +268,7 @@ class Move {
     }
     pause_start_ = Clock::now();
     drain_end_ = pause_start_;
-    auto r = proxy_.Pause(options_.drain_timeout);
+    auto r = proxy_.Pause(options_.drain_timeout, Lease());
     if (!r) return Fail(r.error());
     if (!(*r)["drained"].get<bool>() && options_.kill_open_transactions) {
       // Their transactions die with their connections on the old primary; the
@@ -268,7 +280,7 @@ class Move {
       if (!killed) return Fail(killed.error());
       detail_ = fmt::format("killed {} open transaction(s)", killed->size());
       close_open_transactions_ = true;
-      r = proxy_.Pause(std::chrono::milliseconds(500));
+      r = proxy_.Pause(std::chrono::milliseconds(500), Lease());
       if (!r) return Fail(r.error());
     }
     std::string busy;
@@ -285,6 +297,20 @@ class Move {
     }
     drain_end_ = Clock::now();
     return {};
+  }
+
+  // What the proxy needs to end this move itself if this process stops
+  // calling it (proxy/move_lease.h): renewed by every pause and re-point call,
+  // it outlasts the longest quiet stretch of a live move (fence, catch-up and
+  // promotion fit in max_pause) by kLeaseMargin.
+  nlohmann::json Lease() const {
+    constexpr std::chrono::milliseconds kLeaseMargin{1000};
+    return {{"from", {{"host", from_.admin.host}, {"port", from_.admin.port}}},
+            {"to", {{"host", to_.admin.host}, {"port", to_.admin.port}}},
+            {"from_was_read_only", state_.from_was_read_only},
+            {"from_connection_ids", own_ids_on_from_},
+            {"to_connection_ids", {to_conn_->thread_id()}},
+            {"lease_ms", (options_.max_pause + kLeaseMargin).count()}};
   }
 
   // The proxy's own backend connections on the old primary: drained, never
@@ -334,20 +360,27 @@ class Move {
     const std::string sql = fmt::format("SET GLOBAL read_only = {}", state_.from_was_read_only ? "ON" : "OFF");
     Status st = from_conn_->Execute(sql);
     if (st || st.error().code() != ErrorCode::kIo) return st;
-    auto fresh = ConnectRole(from_);  // the fence session died; the stage died with it
+    // Lost, or timed out: its last statement (SET GLOBAL read_only = ON) may
+    // still be waiting on the server and take effect after this undo. End
+    // both sessions first (the fence's stage ends with its session).
+    auto fresh = ConnectRole(from_);
     if (!fresh) return Fail(fresh.error());
+    if (Status ended = EndConnections(*fresh, own_ids_on_from_); !ended) {
+      return ended;
+    }
     return fresh->Execute(sql);
   }
 
   Status CatchUp() {
-    // A promotion cut short by a dead orchestrator already stopped replication:
-    // then the target must hold the final position already.
+    // Already there? Then how its replication stands does not matter: a
+    // promotion cut short by a dead orchestrator (or a target killed between
+    // STOP SLAVE and RESET SLAVE ALL) left it stopped or unconfigured.
+    auto reached = replication::HasApplied(*to_conn_, state_.final_gtid);
+    if (!reached) return Fail(reached.error());
+    if (*reached) return {};
     auto status = replication::ReadReplicaStatus(*to_conn_);
     if (!status) return Fail(status.error());
     if (!status->configured) {
-      auto reached = replication::HasApplied(*to_conn_, state_.final_gtid);
-      if (!reached) return Fail(reached.error());
-      if (*reached) return {};
       return Fail(Error::Precondition(fmt::format("{} no longer replicates and lacks the final GTID {}",
                                                   to_conn_->where(), state_.final_gtid)));
     }
@@ -377,13 +410,18 @@ class Move {
   }
 
   // Undo of a promotion that stopped half-way: the new primary replicates again.
+  // It restarts from what it applied itself, never from the final position
+  // (which a target stopped early has not reached).
   Status RestoreReplica() {
     auto status = replication::ReadReplicaStatus(*to_conn_);
     if (!status) return Fail(status.error());
-    if (status->configured) return {};
+    if (status->running()) return {};
     replication::SourceAddress from_addr{from_.repl_host, from_.repl_port, options_.repl_user, options_.repl_password};
     if (Status st = to_conn_->Execute("SET GLOBAL read_only = ON"); !st) return st;
-    return replication::StartReplica(*to_conn_, from_addr, state_.final_gtid);
+    auto applied = replication::ReadAppliedGtid(*to_conn_);
+    if (!applied) return Fail(applied.error());
+    if (Status st = replication::StopAndForgetReplica(*to_conn_); !st) return st;
+    return replication::StartReplica(*to_conn_, from_addr, *applied);
   }
 
   Status Repoint() {
@@ -415,7 +453,17 @@ class Move {
     if (!threads) return Fail(threads.error());
     // The new primary stops following the old one before the fence lifts.
     if (Status st = replication::StopAndForgetReplica(*to_conn_); !st) return st;
+    // Whatever waits on the fence would commit on the old primary the moment
+    // it lifts, after the final position: a change the new primary never
+    // sees. It fails instead.
+    auto waiters = KillFenceWaiters(*from_conn_, fence_conn_->thread_id());
+    if (!waiters) return Fail(waiters.error());
     (void)fence_conn_->Execute("BACKUP STAGE END");
+    if (!waiters->empty()) {
+      observer_.Step("warning", fmt::format("killed {} session(s) that waited on the fence, so that their statements do "
+                                            "not commit on the old primary: {}",
+                                            waiters->size(), fmt::join(*waiters, "; ")));
+    }
     // A resumed move may find the old primary following the new one already,
     // past the final position: starting it again from there would apply the
     // new primary's transactions twice. It only needs to run.
@@ -491,6 +539,7 @@ class Move {
   ProxyAdmin proxy_;
   std::optional<db::Connection> from_conn_;
   std::optional<db::Connection> fence_conn_;  // on the old primary, holds the BACKUP STAGE locks
+  std::vector<uint64_t> own_ids_on_from_;     // the server's ids of from_conn_ and fence_conn_
   std::optional<db::Connection> to_conn_;
   Clock::time_point pause_start_ = Clock::now();
   Clock::time_point drain_end_ = Clock::now();  // when every session reached a transaction boundary

@@ -154,6 +154,13 @@ void VerifyRun::Fail(const Error& e) {
 }
 
 Status VerifyRun::Precheck(db::Connection& source, db::Connection& target) {
+  // First: an errant transaction also stops replication (gtid_strict_mode).
+  auto errant = replication::ErrantGtids(target, source);
+  if (!errant) return cutover::Fail(errant.error());
+  if (!errant->empty()) {
+    report_.errant_gtids = replication::FormatGtidList(*errant);
+    observer_.Warning(replication::ErrantGtidsError(target, source, *errant).message());
+  }
   auto status = replication::ReadReplicaStatus(target);
   if (!status) return cutover::Fail(status.error());
   if (!status->running()) {
@@ -413,7 +420,7 @@ std::string_view VerdictName(Verdict verdict) {
 }
 
 bool VerifyReport::identical() const {
-  return std::all_of(tables.begin(), tables.end(), [](const TableVerdict& t) { return t.verdict == Verdict::kIdentical; });
+  return errant_gtids.empty() && std::all_of(tables.begin(), tables.end(), [](const TableVerdict& t) { return t.verdict == Verdict::kIdentical; });
 }
 
 Result<VerifyReport> RunVerify(const VerifyOptions& options, VerifyObserver& observer, const std::atomic<bool>& cancel) {

@@ -64,7 +64,11 @@ struct VerifyReport {
   int rounds = 0;
   std::chrono::milliseconds longest_replication_pause{0};
   std::chrono::milliseconds total_time{0};
-  bool identical() const;
+  // Transactions in the target's binary log that the source never had
+  // (written on the target directly): its history differs even where its
+  // data does not. Empty when none.
+  std::string errant_gtids;
+  bool identical() const;  // every table identical and no errant transaction
 };
 
 class VerifyObserver {

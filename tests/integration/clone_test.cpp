@@ -492,5 +492,42 @@ TEST_F(CloneCommandTest, InterruptedCloneIsReportedIncompleteAndARerunSucceeds) 
   EXPECT_FALSE(Contains(healthy.output, "INCOMPLETE")) << healthy.output;
 }
 
+
+// A target that stops answering without closing its sockets (SIGSTOP: a hung
+// server, or a network that drops packets) ends the clone within the bound
+// timeout_s sets (data sessions wait 4x as long), naming the target, instead
+// of hanging. After SIGCONT a rerun starts over and succeeds.
+TEST_F(CloneCommandTest, StalledTargetEndsTheCloneWithinItsTimeoutAndARerunSucceeds) {
+  ASSERT_NO_FATAL_FAILURE(StartServers());
+  ASSERT_NO_FATAL_FAILURE(CreateBigTable(kBigRows));
+  ASSERT_NO_FATAL_FAILURE(CreateReplicationUser());
+  const SourceState before = ReadSourceState();
+  const std::string config = WithServerTimeout(WriteConfig(), 2);
+
+  BackgroundCutover clone(CutoverArgv({"clone", "--config", config, "--threads", "1", "--chunk-rows", "1000"}));
+  std::optional<db::Connection> lock = StallCopyOfBigTable(clone, kBigRows);
+  ASSERT_TRUE(lock);
+  ASSERT_EQ(::kill(target_->pid(), SIGSTOP), 0);
+  const auto stopped = std::chrono::steady_clock::now();
+  const int exit_code = clone.Wait(90s);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count();
+  ASSERT_EQ(::kill(target_->pid(), SIGCONT), 0);
+  const std::string output = clone.output();
+  fmt::print("[stalled target] the clone ended {:.1f} s after SIGSTOP\n", waited);
+  EXPECT_EQ(exit_code, 2) << output;
+  EXPECT_TRUE(Contains(output, TargetAddress())) << "the error should name the target:\n" << output;
+  EXPECT_TRUE(Contains(output, "no answer within")) << output;
+  // The chunk write waits 4 x 2 s; each cleanup statement on the stalled target 2 s more.
+  EXPECT_LT(waited, 30.0) << output;
+  EXPECT_EQ(ReadSourceState(), before);
+
+  Exec(*lock, "UNLOCK TABLES");
+  lock.reset();
+  CommandResult rerun = Cutover(CloneArgs(config, "--threads 2 --chunk-rows 5000"));
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  ASSERT_NO_FATAL_FAILURE(WaitTargetCaughtUp());
+  ASSERT_NO_FATAL_FAILURE(ExpectSameData({"big"}));
+}
+
 }  // namespace
 }  // namespace cutover::testing::clone_tests

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -74,6 +75,18 @@ CommandResult RunShell(const std::string& command) {
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+std::string WithServerTimeout(const std::string& config_path, int seconds) {
+  std::ifstream in(config_path);
+  const std::string path = fmt::format("{}.timeout-{}.toml", config_path, seconds);
+  std::ofstream out(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    out << line << "\n";
+    if (line == "[source]" || line == "[target]") out << "timeout_s = " << seconds << "\n";
+  }
+  return path;
 }
 
 void ProxyTest::SetUp() {

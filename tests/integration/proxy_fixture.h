@@ -39,6 +39,10 @@ struct CommandResult {
 // Runs a shell command and captures its output.
 CommandResult RunShell(const std::string& command);
 
+// A copy of the config file at `config_path` whose [source] and [target] have
+// `timeout_s = seconds`; returns the copy's path (next to the original).
+std::string WithServerTimeout(const std::string& config_path, int seconds);
+
 class ProxyTest : public ::testing::Test {
  protected:
   void SetUp() override;

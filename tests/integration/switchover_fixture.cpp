@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/move_guardian.h"
 #include "clone/clone.h"
 #include "local/file_util.h"
 #include "protocol/auth.h"
@@ -211,6 +212,12 @@ void SwitchoverFixture::BuildCluster() {
       kAppUser, false, protocol::NativePasswordStage2(protocol::NativePasswordStage1(kAppPassword))});
   config.primary = {c->source->host(), c->source->port()};
   c->proxy = std::make_unique<proxy::ProxyServer>(std::move(config));
+  cli::Config guardian;  // root on both servers, as `cutover proxy` has [source] and [target]
+  for (auto [server, slot] : {std::pair{c->source.get(), &guardian.source}, std::pair{c->target.get(), &guardian.target}}) {
+    const db::Endpoint e = server->RootEndpoint();
+    *slot = cli::ServerConfig{e.host, e.port, e.user, e.password};
+  }
+  c->proxy->SetMoveGuardian(cli::MakeMoveGuardian(guardian));
   Status proxy_started = c->proxy->Start();
   ASSERT_TRUE(proxy_started) << proxy_started.error().message();
   c->admin = std::make_unique<proxy::AdminApi>(*c->proxy);
@@ -290,7 +297,7 @@ switchover::SwitchoverOptions SwitchoverFixture::Options() const {
   return o;
 }
 
-std::string SwitchoverFixture::WriteConfig(int64_t catchup_timeout_ms) {
+std::string SwitchoverFixture::WriteConfig(int64_t catchup_timeout_ms, int64_t max_pause_ms) {
   const local::LocalServer& s = *cluster_->source;
   const local::LocalServer& t = *cluster_->target;
   const std::string path = cluster_->dir + "/cutover.toml";
@@ -310,7 +317,7 @@ std::string SwitchoverFixture::WriteConfig(int64_t catchup_timeout_ms) {
       "[switchover]\nstate_file = \"{}\"\ncatchup_timeout_ms = {}\nmax_pause_ms = {}\ngate_timeout_ms = 0\n",
       admin_port(), kAdminToken, kAppUser, kAppPassword, s.host(), s.port(), s.options().root_password, t.host(),
       t.port(), t.options().root_password, kSwReplUser, kSwReplPassword, cluster_->state_file, catchup_timeout_ms,
-      catchup_timeout_ms + 1000);
+      max_pause_ms > 0 ? max_pause_ms : catchup_timeout_ms + 1000);
   return path;
 }
 

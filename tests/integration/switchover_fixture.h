@@ -100,7 +100,8 @@ class SwitchoverFixture : public ::testing::Test {
   // A config file for the cutover binary naming this cluster, for a test that
   // blocks the target's applier on purpose: no catch-up gate, and a pause
   // budget that lets the catch-up wait catchup_timeout_ms. Returns its path.
-  std::string WriteConfig(int64_t catchup_timeout_ms = 10000);
+  // `max_pause_ms` > 0 replaces that budget (and keeps the catch-up gate off).
+  std::string WriteConfig(int64_t catchup_timeout_ms = 10000, int64_t max_pause_ms = 0);
   // A root connection, or the test fails.
   db::Connection Root(const std::string& role);
 

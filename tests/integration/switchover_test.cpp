@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "clone_fixture.h"
@@ -54,6 +56,76 @@ uint16_t ClosedPort() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
+
+// A DBA's admin session straight to one server (root: SUPER, so read_only
+// does not stop it), running DDL about 30 times a second until Stop(): CREATE TABLE
+// ddl.<prefix><i>, ADD COLUMN, DROP TABLE of the one before. Records what the server
+// acknowledged and what failed.
+class DdlBurst {
+ public:
+  // Tables are named ddl.<prefix><i>.
+  DdlBurst(db::Endpoint server, std::string prefix) : server_(std::move(server)), prefix_(std::move(prefix)) {
+    thread_ = std::jthread([this] { Loop(); });
+  }
+  ~DdlBurst() { Stop(); }
+  // Sends no further statement once the one in flight returns.
+  void RequestStop() { stop_ = true; }
+  // The same, and waits for that.
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int acknowledged() const { return acknowledged_; }
+  std::vector<std::string> failures() const {
+    std::lock_guard lock(mu_);
+    return failures_;
+  }
+  std::string setup_error() const {
+    std::lock_guard lock(mu_);
+    return setup_error_;
+  }
+
+ private:
+  void Loop() {
+    auto conn = db::Connection::Connect(server_);
+    if (!conn) {
+      std::lock_guard lock(mu_);
+      setup_error_ = conn.error().message();
+      return;
+    }
+    for (int i = 1; !stop_; ++i) {
+      for (const std::string& sql : {fmt::format("CREATE TABLE ddl.{}{} (id INT PRIMARY KEY)", prefix_, i),
+                                     fmt::format("ALTER TABLE ddl.{}{} ADD COLUMN c INT", prefix_, i),
+                                     fmt::format("DROP TABLE IF EXISTS ddl.{}{}", prefix_, i - 1)}) {
+        if (stop_) return;
+        // Flat out, the replica (which applies DDL one at a time) falls
+        // behind for good and the catch-up gate rightly refuses to pause.
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        Status st = conn->Execute(sql);
+        if (st) {
+          ++acknowledged_;
+          continue;
+        }
+        {
+          std::lock_guard lock(mu_);
+          failures_.push_back(sql + ": " + st.error().message());
+        }
+        auto again = db::Connection::Connect(server_);  // a killed session: the DBA reconnects
+        if (!again) return;
+        conn = std::move(again);
+      }
+    }
+  }
+
+  db::Endpoint server_;
+  std::string prefix_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> acknowledged_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> failures_;  // guarded by mu_
+  std::string setup_error_;            // guarded by mu_
+  std::jthread thread_;
+};
 
 class SwitchoverTest : public SwitchoverFixture {
  protected:
@@ -547,6 +619,60 @@ TEST_F(SwitchoverTest, OrchestratorKilledAfterFenceThenResumeAndFinish) {
   FinishAndCheck("target", /*expect_no_errors=*/true);
 }
 
+// The orchestrator dies (SIGKILL, by the CUTOVER_TEST_KILL_AFTER_STEP hook) at
+// every step of a switchover and of a rollback in turn. Without anyone's help
+// the proxy ends the move when its lease runs out (max_pause_ms + 1 s): undone
+// before the promotion, completed after it. Clients run again on exactly one
+// writable server, and --abort or --resume then finishes the records.
+TEST_F(SwitchoverTest, OrchestratorKilledAtEveryStepLeavesClientsRunningOnOnePrimary) {
+  constexpr int64_t kMaxPauseMs = 500;
+  const std::string config = WriteConfig(/*catchup_timeout_ms=*/10000, kMaxPauseMs);
+  const auto run = [&](const std::string& command, const std::string& kill_after) {
+    const std::string env = kill_after.empty() ? "" : "CUTOVER_TEST_KILL_AFTER_STEP=" + kill_after + " ";
+    return RunShell(fmt::format("{}{} {} --config {}", env, CUTOVER_BINARY, command, config));
+  };
+  const auto move_to = [&](const std::string& role) {
+    if (WritableServers() == std::vector<std::string>{role}) return;
+    CommandResult r = run(role == "target" ? "switchover" : "rollback", "");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  };
+  for (const std::string command : {"switchover", "rollback"}) {
+    for (const std::string step : {"pause", "fence", "catch-up", "promote", "repoint"}) {
+      const std::string from = command == "switchover" ? "source" : "target";
+      const std::string to = command == "switchover" ? "target" : "source";
+      ASSERT_NO_FATAL_FAILURE(move_to(from));
+      const auto start = Clock::now();
+      CommandResult killed = run(command, step);
+      const double died_ms = MsSince(start);
+      ASSERT_TRUE(Contains(killed.output, "killed after step " + step)) << killed.output;
+      const auto died = Clock::now();
+      bool paused = true;
+      while (paused && Clock::now() - died < seconds(10)) {
+        paused = ProxyStatus().value("paused", true);
+        if (paused) std::this_thread::sleep_for(milliseconds(10));
+      }
+      const double resumed_ms = MsSince(died);
+      const bool committed = step == "promote" || step == "repoint";
+      const std::string primary = committed ? to : from;
+      fmt::print("[{} killed after {}] the orchestrator died {:.0f} ms after it started; clients resumed {:.0f} ms "
+                 "later on the {}\n",
+                 command, step, died_ms, resumed_ms, primary);
+      EXPECT_FALSE(paused) << command << " killed after " << step << ": clients are still paused";
+      EXPECT_LT(resumed_ms, kMaxPauseMs + 1000 + 1500) << command << " killed after " << step;
+      EXPECT_EQ(WritableServers(), std::vector<std::string>{primary}) << command << " killed after " << step;
+      EXPECT_EQ(ProxyStatus().value("primary", ""), Address(primary)) << command << " killed after " << step;
+      ExpectWorkloadProgress(command + " killed after " + step);
+      CommandResult records = run(fmt::format("switchover {}", committed ? "--resume" : "--abort"), "");
+      ASSERT_EQ(records.exit_code, 0) << command << " killed after " << step << ":\n" << records.output;
+      EXPECT_FALSE(LoadState().in_progress);
+      EXPECT_EQ(WritableServers(), std::vector<std::string>{primary});
+      ASSERT_FALSE(HasFatalFailure());
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(move_to("source"));
+  FinishAndCheck("source", /*expect_no_errors=*/false);
+}
+
 // 2. The target dies while the orchestrator waits for it to catch up.
 TEST_F(SwitchoverTest, TargetKilledDuringCatchUpRollsBack) {
   MarkClusterDirty();  // the target is gone afterwards
@@ -589,6 +715,131 @@ TEST_F(SwitchoverTest, TargetKilledDuringCatchUpRollsBack) {
   // Errors during the window would be acceptable if nothing acknowledged was
   // lost; FinishAndCheck prints what the clients saw.
   FinishAndCheck("source", /*expect_no_errors=*/false);
+}
+
+
+// A target that stops answering inside the pause (SIGSTOP right after the
+// fence: a hung server, or a network that drops packets) fails the move within
+// the bound its timeout_s sets, naming it; the move is undone and clients
+// resume on the source. After SIGCONT the same move succeeds.
+TEST_F(SwitchoverTest, TargetStalledInsideThePauseRollsBackWithinItsTimeout) {
+  switchover::SwitchoverOptions options = Options();
+  options.target.admin.timeout = seconds(2);
+  const pid_t target_pid = target().pid();
+  std::atomic<bool> stopped{false};
+  StepLog steps([&](std::string_view step) {
+    if (step != "fence") return;
+    stopped = ::kill(target_pid, SIGSTOP) == 0;
+  });
+  const auto start = Clock::now();
+  auto r = switchover::RunSwitchover(options, "target", steps);
+  const double took_ms = MsSince(start);
+  const bool resumed = ::kill(target_pid, SIGCONT) == 0;
+  ASSERT_TRUE(resumed);
+  ASSERT_TRUE(stopped) << "the target was never stopped (no fence step?)\n" << steps.Text();
+  ASSERT_FALSE(r) << "the move cannot finish while the target is stalled\n" << steps.Text();
+  const std::string message = r.error().message();
+  fmt::print("[switchover] failed after {:.0f} ms as expected: {}\n{}", took_ms, message, steps.Text());
+  EXPECT_TRUE(Contains(message, "rolled back")) << message;
+  EXPECT_TRUE(Contains(message, Address("target"))) << message;
+  EXPECT_TRUE(Contains(message, "no answer within 2 s")) << message;
+  // The catch-up read, then the undo's look at the target's replication: 2 s each.
+  EXPECT_LT(took_ms, 15000) << steps.Text();
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  EXPECT_FALSE(ProxyStatus().value("paused", true));
+  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
+  EXPECT_FALSE(LoadState().in_progress);
+  ExpectWorkloadProgress("after the automatic rollback");
+
+  StepLog again;
+  auto moved = switchover::RunSwitchover(Options(), "target", again);
+  ASSERT_TRUE(moved) << moved.error().message() << "\n" << again.Text();
+  StepLog back;
+  auto returned = switchover::RunSwitchover(Options(), "source", back);
+  ASSERT_TRUE(returned) << returned.error().message() << "\n" << back.Text();
+  FinishAndCheck("source", /*expect_no_errors=*/true);
+}
+
+
+// A burst of DDL from an admin session straight to the primary, while a
+// switchover and then a rollback run. A statement the fence holds back must
+// fail, not commit on the old primary after the final position (which the new
+// primary never sees): afterwards both servers have identical schemas and
+// neither holds a transaction the other lacks. A privileged write to the old
+// primary after the move (which no server setting can stop) is then found and
+// named by replication status, verify and the next move's pre-checks.
+TEST_F(SwitchoverTest, DdlBurstStraightToThePrimaryCannotSlipPastTheFence) {
+  {
+    db::Connection root = Root("source");
+    Status created = root.Execute("CREATE DATABASE IF NOT EXISTS ddl");
+    ASSERT_TRUE(created) << created.error().message();
+  }
+  for (const std::string to : {"target", "source"}) {
+    const std::string from = to == "target" ? "source" : "target";
+    DdlBurst burst(Server(from).RootEndpoint(), "to_" + to + "_");
+    std::this_thread::sleep_for(milliseconds(300));
+    // The burst stops once the move has resumed clients: its statement in
+    // flight then waits on the fence, which lifts in reverse replication.
+    StepLog steps([&](std::string_view step) {
+      if (step == "resume") burst.RequestStop();
+    });
+    // The pre-checks refuse a move while DDL runs: retried, as a DBA would,
+    // until one starts between two statements.
+    auto moved = switchover::RunSwitchover(Options(), to, steps);
+    int refusals = 0;
+    for (; !moved && Contains(moved.error().message(), "DDL is running") && refusals < 100; ++refusals) {
+      EXPECT_EQ(WritableServers(), std::vector<std::string>{from});
+      std::this_thread::sleep_for(milliseconds(20));
+      moved = switchover::RunSwitchover(Options(), to, steps);
+    }
+    burst.Stop();
+    ASSERT_TRUE(moved) << moved.error().message() << "\n" << steps.Text();
+    fmt::print("[ddl burst to the {}] the pre-checks refused the move {} time(s) (DDL running)\n", from, refusals);
+    ASSERT_EQ(burst.setup_error(), "");
+    const std::string held = Contains(steps.Text(), "waited on the fence") ? "one held at the fence and killed"
+                                                                           : "none held at the fence";
+    fmt::print("[ddl burst to the {}] {} statement(s) acknowledged, {}; failures: {}\n{}", from, burst.acknowledged(),
+               held, fmt::join(burst.failures(), " | "), steps.Text());
+    EXPECT_GT(burst.acknowledged(), 0);
+    {
+      db::Connection new_primary = Root(to);
+      db::Connection old_primary = Root(from);
+      auto errant = replication::ErrantGtids(old_primary, new_primary);
+      ASSERT_TRUE(errant) << errant.error().message();
+      EXPECT_TRUE(errant->empty()) << "the old primary committed after the final position: "
+                                   << replication::FormatGtidList(*errant);
+    }
+    ExpectReplicatesFrom(from, to);
+    std::this_thread::sleep_for(seconds(1));
+    const std::string tables_sql =
+        "SELECT GROUP_CONCAT(CONCAT(TABLE_NAME, ':', COLUMN_NAME) ORDER BY TABLE_NAME, COLUMN_NAME) "
+        "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'ddl'";
+    db::Connection a = Root(to), b = Root(from);
+    EXPECT_EQ(a.QueryValue(tables_sql)->value_or(""), b.QueryValue(tables_sql)->value_or(""))
+        << "the servers' ddl schemas differ after the move to the " << to;
+  }
+
+  // Past the move, a SUPER session writes to the old primary (now a
+  // read-only replica) directly: errant, and found.
+  MarkClusterDirty();  // the replica keeps that transaction
+  {
+    db::Connection replica = Root("target");
+    Status wrote = replica.Execute("CREATE TABLE ddl.stray (id INT PRIMARY KEY)");
+    ASSERT_TRUE(wrote) << wrote.error().message();
+  }
+  const std::string config = WriteConfig();
+  CommandResult status = RunShell(fmt::format("{} replication status --config {}", CUTOVER_BINARY, config));
+  EXPECT_EQ(status.exit_code, 1) << status.output;
+  EXPECT_TRUE(Contains(status.output, "ERRANT")) << status.output;
+  CommandResult verify = RunShell(fmt::format("{} verify --config {}", CUTOVER_BINARY, config));
+  EXPECT_NE(verify.exit_code, 0) << verify.output;
+  EXPECT_TRUE(Contains(verify.output, "errant")) << verify.output;
+  StepLog refused_steps;
+  auto refused = switchover::RunSwitchover(Options(), "target", refused_steps);
+  ASSERT_FALSE(refused) << refused_steps.Text();
+  EXPECT_TRUE(Contains(refused.error().message(), "never had: GTID")) << refused.error().message();
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  FinishAndCheck("source", /*expect_no_errors=*/true);
 }
 
 }  // namespace

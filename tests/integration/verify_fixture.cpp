@@ -279,8 +279,9 @@ void VerifyServers::Clone(const std::string& clone_args) {
   ASSERT_EQ(ReplicationThreads(), "Yes/Yes");
 }
 
-std::vector<std::string> VerifyServers::VerifyArgv(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv{CUTOVER_BINARY, "verify", "--config", config_, "--json"};
+std::vector<std::string> VerifyServers::VerifyArgv(const std::vector<std::string>& args,
+                                                   const std::string& config) const {
+  std::vector<std::string> argv{CUTOVER_BINARY, "verify", "--config", config.empty() ? config_ : config, "--json"};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }
@@ -291,8 +292,9 @@ VerifyOutcome VerifyServers::Verify(const std::vector<std::string>& args) {
   return CollectOutcome(child, exit_code);
 }
 
-std::unique_ptr<VerifyChild> VerifyServers::StartVerify(const std::vector<std::string>& args) {
-  return std::make_unique<VerifyChild>(VerifyArgv(args), dir_, fmt::format("verify-{}", ++runs_));
+std::unique_ptr<VerifyChild> VerifyServers::StartVerify(const std::vector<std::string>& args,
+                                                        const std::string& config) {
+  return std::make_unique<VerifyChild>(VerifyArgv(args, config), dir_, fmt::format("verify-{}", ++runs_));
 }
 
 std::unique_ptr<VerifyChild> VerifyServers::StartSysbench(int seconds, int threads) {

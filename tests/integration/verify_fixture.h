@@ -103,8 +103,8 @@ class VerifyServers {
 
   // `cutover verify --config ... --json <args>`, waiting up to two minutes.
   VerifyOutcome Verify(const std::vector<std::string>& args = {});
-  // The same in the background.
-  std::unique_ptr<VerifyChild> StartVerify(const std::vector<std::string>& args);
+  // The same in the background, with the config file at `config` when given.
+  std::unique_ptr<VerifyChild> StartVerify(const std::vector<std::string>& args, const std::string& config = "");
   // sysbench oltp_write_only against sbtest on the source, in the background.
   std::unique_ptr<VerifyChild> StartSysbench(int seconds, int threads);
 
@@ -119,7 +119,7 @@ class VerifyServers {
   VerifyServers() = default;
   void CreateSchemas(uint64_t sbtest_rows);
   void Clone(const std::string& clone_args);
-  std::vector<std::string> VerifyArgv(const std::vector<std::string>& args) const;
+  std::vector<std::string> VerifyArgv(const std::vector<std::string>& args, const std::string& config = "") const;
 
   std::unique_ptr<local::LocalServer> source_;
   std::unique_ptr<local::LocalServer> target_;

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "proxy_fixture.h"
 #include "verify_fixture.h"
 
 namespace cutover::testing {
@@ -267,6 +268,48 @@ TEST_F(VerifyTest, StoppedReplicationIsRefusedAndLeftAlone) {
   VerifySqlExec(*target, "START SLAVE");
   EXPECT_EQ(servers_->WaitReplicationRunning(), "Yes/Yes");
   servers_->WaitCaughtUp();
+}
+
+// A source that stops answering without closing its sockets (SIGSTOP) ends
+// the run within the bound timeout_s sets (checksum sessions wait 4x as long),
+// naming the source, instead of hanging. The verify is held on a table lock
+// first so that the stall surely hits it mid-run. After SIGCONT a rerun
+// finds the servers identical and the target replicating.
+TEST_F(VerifyTest, StalledSourceEndsTheRunWithinItsTimeoutAndARerunSucceeds) {
+  auto source = servers_->source().ConnectRoot();
+  ASSERT_TRUE(source) << source.error().message();
+  VerifySqlExec(*source, "LOCK TABLES kinds.types WRITE");
+  const std::string config = WithServerTimeout(servers_->config(), 2);
+  auto verify = servers_->StartVerify({}, config);
+  auto watcher = servers_->source().ConnectRoot();
+  ASSERT_TRUE(watcher) << watcher.error().message();
+  bool waiting = false;
+  for (int i = 0; i < 600 && !waiting; ++i) {
+    waiting = VerifySqlValue(*watcher,
+                             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for table "
+                             "metadata lock%'") != "0";
+    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(waiting) << "verify never reached kinds.types: " << verify->Stdout() << verify->Stderr();
+  const pid_t pid = servers_->source().pid();
+  ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+  const auto stopped = std::chrono::steady_clock::now();
+  const int exit_code = verify->Wait(std::chrono::seconds(90));
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count();
+  ASSERT_EQ(::kill(pid, SIGCONT), 0);
+  VerifySqlExec(*source, "UNLOCK TABLES");
+  const VerifyOutcome v = CollectOutcome(*verify, exit_code);
+  fmt::print("[stalled source] verify ended {:.1f} s after SIGSTOP\n", waited);
+  EXPECT_EQ(v.exit_code, 2) << v.Describe();
+  const std::string message = v.last.value("message", "");
+  EXPECT_NE(message.find(fmt::format("127.0.0.1:{}", servers_->source().port())), std::string::npos) << v.Describe();
+  EXPECT_NE(message.find("no answer within"), std::string::npos) << v.Describe();
+  EXPECT_LT(waited, 30.0) << v.Describe();
+
+  EXPECT_EQ(servers_->WaitReplicationRunning(), "Yes/Yes");
+  servers_->WaitCaughtUp();
+  const VerifyOutcome rerun = servers_->Verify();
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.Describe();
 }
 
 // Its own servers: the target does not survive the test.
