@@ -15,10 +15,13 @@
 namespace cutover::cli {
 namespace {
 
-// A fault hook for the tests: CUTOVER_TEST_KILL_AFTER_STEP=<step> makes the
-// process SIGKILL itself once that step has ended, as a crash would, so that
-// the tests can stop an orchestrator at every step in turn.
+// Fault hooks for the tests: CUTOVER_TEST_KILL_AFTER_STEP=<step> makes the
+// process SIGKILL itself once that step has ended, as a crash would;
+// CUTOVER_TEST_STOP_AFTER_STEP=<step> SIGSTOPs it there, as a hung process or
+// a cut network would look (the test sends SIGCONT). So tests can stop an
+// orchestrator at every step in turn.
 const char* const kKillAfterStep = std::getenv("CUTOVER_TEST_KILL_AFTER_STEP");
+const char* const kStopAfterStep = std::getenv("CUTOVER_TEST_STOP_AFTER_STEP");
 
 class Timeline : public switchover::SwitchoverObserver {
  public:
@@ -33,6 +36,10 @@ class Timeline : public switchover::SwitchoverObserver {
     if (kKillAfterStep != nullptr && name == kKillAfterStep) {
       fmt::print(stderr, "CUTOVER_TEST_KILL_AFTER_STEP: killed after step {}\n", name);
       ::kill(::getpid(), SIGKILL);
+    }
+    if (kStopAfterStep != nullptr && name == kStopAfterStep) {
+      fmt::print(stderr, "CUTOVER_TEST_STOP_AFTER_STEP: stopped after step {}\n", name);
+      ::kill(::getpid(), SIGSTOP);
     }
   }
 

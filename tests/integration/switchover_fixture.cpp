@@ -14,6 +14,57 @@
 #include "replication/replica.h"
 
 namespace cutover::testing::switchover_tests {
+
+DdlBurst::DdlBurst(db::Endpoint server, std::string prefix) : server_(std::move(server)), prefix_(std::move(prefix)) {
+  thread_ = std::jthread([this] { Loop(); });
+}
+
+void DdlBurst::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+std::vector<std::string> DdlBurst::failures() const {
+  std::lock_guard lock(mu_);
+  return failures_;
+}
+
+std::string DdlBurst::setup_error() const {
+  std::lock_guard lock(mu_);
+  return setup_error_;
+}
+
+void DdlBurst::Loop() {
+  auto conn = db::Connection::Connect(server_);
+  if (!conn) {
+    std::lock_guard lock(mu_);
+    setup_error_ = conn.error().message();
+    return;
+  }
+  for (int i = 1; !stop_; ++i) {
+    for (const std::string& sql : {fmt::format("CREATE TABLE ddl.{}{} (id INT PRIMARY KEY)", prefix_, i),
+                                   fmt::format("ALTER TABLE ddl.{}{} ADD COLUMN c INT", prefix_, i),
+                                   fmt::format("DROP TABLE IF EXISTS ddl.{}{}", prefix_, i - 1)}) {
+      if (stop_) return;
+      // Flat out, the replica (which applies DDL one at a time) falls behind
+      // for good and the catch-up gate rightly refuses to pause.
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      Status st = conn->Execute(sql);
+      if (st) {
+        ++acknowledged_;
+        continue;
+      }
+      {
+        std::lock_guard lock(mu_);
+        failures_.push_back(sql + ": " + st.error().message());
+      }
+      auto again = db::Connection::Connect(server_);  // a killed session: the DBA reconnects
+      if (!again) return;
+      conn = std::move(again);
+    }
+  }
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;

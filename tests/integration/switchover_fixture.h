@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -78,6 +79,35 @@ class TargetApplyBlock {
 
  private:
   std::optional<db::Connection> conn_;
+};
+
+// A DBA's admin session straight to one server (root: SUPER, so read_only
+// does not stop it), running DDL about 30 times a second until Stop(): CREATE
+// TABLE ddl.<prefix><i>, ADD COLUMN, DROP TABLE of the one before. Records
+// what the server acknowledged and what failed. REQUIRES: schema ddl exists.
+class DdlBurst {
+ public:
+  DdlBurst(db::Endpoint server, std::string prefix);
+  ~DdlBurst() { Stop(); }
+  // Sends no further statement once the one in flight returns.
+  void RequestStop() { stop_ = true; }
+  // The same, and waits for that.
+  void Stop();
+  int acknowledged() const { return acknowledged_; }
+  std::vector<std::string> failures() const;
+  std::string setup_error() const;
+
+ private:
+  void Loop();
+
+  db::Endpoint server_;
+  std::string prefix_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> acknowledged_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> failures_;  // guarded by mu_
+  std::string setup_error_;            // guarded by mu_
+  std::jthread thread_;
 };
 
 class SwitchoverFixture : public ::testing::Test {

@@ -1,0 +1,326 @@
+// A seeded fault campaign: moves back and forth (`cutover switchover` and
+// `cutover rollback`, the real binary) through the proxy while the proof
+// workload writes through it, each move with one fault injected at a random
+// step or moment:
+//   orchestrator-kill   SIGKILL after a step (CUTOVER_TEST_KILL_AFTER_STEP)
+//   orchestrator-stop   SIGSTOP after a step for 3 s (CUTOVER_TEST_STOP_AFTER_STEP):
+//                       a hung process, or one cut off from the network
+//   server-stop         SIGSTOP of the source or the target for 3 s at a random
+//                       moment: a hung server, or a network cut to it
+//   long-transaction    a transaction held open on the primary, bypassing the proxy
+//   ddl                 a DDL burst from a SUPER session straight to the primary
+//   none                a clean move
+// After each run: any move left unfinished is finished the way an operator
+// would (--resume, else --abort), then the run checks that exactly one server
+// is writable (and that no sample, every 50 ms through the run, ever saw two),
+// that the proxy sends clients to it unpaused, that the other server
+// replicates from it and that clients make progress. At the end the workload's
+// ledger is checked: no acknowledged write lost or duplicated.
+//
+// CUTOVER_FAULT_SEED (default 1) and CUTOVER_FAULT_RUNS (default 10) choose the
+// campaign; CUTOVER_FAULT_LOG names a TSV file to append one line per run to
+// (bench/faults/run.sh runs long campaigns that way).
+//
+// Not injected here: SIGKILL of a server (a crashed replica restarts writable
+// unless its my.cnf says read_only, which is the operator's configuration,
+// not cutover's; covered by TargetKilledDuringCatchUpRollsBack and the clone
+// tests) and of the proxy (in-process here; see AdminApiTest for a SIGKILLed
+// proxy restarting on its recorded primary).
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+
+#include "clone_fixture.h"
+#include "replication/replica.h"
+#include "switchover_fixture.h"
+
+namespace cutover::testing::switchover_tests {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
+double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Reads both servers' read_only every 50 ms, A then B then A again, and counts
+// the samples where all three reads said writable: two writable servers at
+// once (A was writable before and after B was). A server that does not answer
+// within a second is skipped for that sample.
+class WritableSampler {
+ public:
+  WritableSampler(db::Endpoint a, db::Endpoint b) : servers_{std::move(a), std::move(b)} {
+    for (db::Endpoint& e : servers_) e.timeout = std::chrono::seconds(1);
+    thread_ = std::jthread([this] { Loop(); });
+  }
+  ~WritableSampler() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int samples() const { return samples_; }
+  int both_writable() const { return both_; }
+
+ private:
+  // "0" writable, "1" read-only, "" unknown.
+  std::string ReadOnly(int i) {
+    if (!conns_[i]) {
+      db::ConnectOptions options;
+      options.connect_timeout = std::chrono::seconds(1);
+      auto c = db::Connection::Connect(servers_[i], options);
+      if (!c) return "";
+      conns_[i].emplace(std::move(*c));
+    }
+    auto v = conns_[i]->QueryValue("SELECT @@GLOBAL.read_only");
+    if (!v) {
+      conns_[i].reset();
+      return "";
+    }
+    return v->value_or("");
+  }
+  void Loop() {
+    while (!stop_) {
+      const std::string a1 = ReadOnly(0), b = ReadOnly(1), a2 = ReadOnly(0);
+      ++samples_;
+      if (a1 == "0" && b == "0" && a2 == "0") ++both_;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  db::Endpoint servers_[2];
+  std::optional<db::Connection> conns_[2];
+  std::atomic<bool> stop_{false};
+  std::atomic<int> samples_{0};
+  std::atomic<int> both_{0};
+  std::jthread thread_;
+};
+
+class FaultCampaignTest : public SwitchoverFixture {
+ protected:
+  struct Run {
+    int number = 0;
+    std::string command;  // switchover or rollback
+    std::string fault;
+    std::string detail;   // the step, or the server and the moment
+    int exit_code = -1;
+    std::string recovery = "none";  // what finished the records afterwards
+    std::string primary;            // afterwards
+    double seconds = 0;
+    double unpaused_ms = 0;  // from the command's exit until clients ran again (no one helping)
+    std::string message;     // the command's error, if it printed one
+    bool ok = false;
+  };
+
+  std::string OtherRole(const std::string& role) { return role == "source" ? "target" : "source"; }
+
+  // The "cutover <command>: ..." error line of an output, cut to 160 characters; "" when none.
+  static std::string LastError(const std::string& output) {
+    const size_t at = output.rfind("cutover ");
+    if (at == std::string::npos || output.find(": ", at) == std::string::npos) return "";
+    std::string line = output.substr(at, output.find('\n', at) - at);
+    if (line.find("cutover switchover: ") != 0 && line.find("cutover rollback: ") != 0) return "";
+    for (char& c : line) {
+      if (c == '\t') c = ' ';
+    }
+    return line.substr(0, 160);
+  }
+
+  // Waits (up to 20 s) until `replica` replicates from `primary` with both threads running.
+  bool ReplicatesFrom(const std::string& replica, const std::string& primary, std::string& seen) {
+    const auto deadline = Clock::now() + 20s;
+    for (;;) {
+      auto conn = Server(replica).ConnectRoot();
+      if (conn) {
+        auto status = replication::ReadReplicaStatus(*conn);
+        if (status) {
+          seen = status->Describe();
+          if (status->running() && status->source_port == Server(primary).port()) return true;
+        } else {
+          seen = status.error().message();
+        }
+      } else {
+        seen = conn.error().message();
+      }
+      if (Clock::now() > deadline) return false;
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+
+  // The cutover binary with `command` and an optional environment setting.
+  std::vector<std::string> Argv(const std::string& config, const std::string& command, const std::string& env) {
+    std::vector<std::string> argv{"/usr/bin/env"};
+    if (!env.empty()) argv.push_back(env);
+    argv.insert(argv.end(), {CUTOVER_BINARY, command, "--config", config});
+    return argv;
+  }
+
+  // Finishes a move a fault left unfinished, as an operator would.
+  std::string FinishRecords(const std::string& config) {
+    std::string recovery = "none";
+    for (int attempt = 0; attempt < 3 && LoadState().in_progress; ++attempt) {
+      CommandResult resume = RunShell(fmt::format("{} switchover --config {} --resume", CUTOVER_BINARY, config));
+      if (resume.exit_code == 0) {
+        recovery = "resume";
+        continue;
+      }
+      CommandResult abort = RunShell(fmt::format("{} switchover --config {} --abort", CUTOVER_BINARY, config));
+      recovery = abort.exit_code == 0 ? "abort" : "failed: " + resume.output + abort.output;
+      if (abort.exit_code != 0) std::this_thread::sleep_for(1s);
+    }
+    return recovery;
+  }
+};
+
+TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) {
+  const int seed = EnvInt("CUTOVER_FAULT_SEED", 1);
+  const int runs = EnvInt("CUTOVER_FAULT_RUNS", 10);
+  const char* log_path = std::getenv("CUTOVER_FAULT_LOG");
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  auto pick = [&](int n) { return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng)); };
+  const std::string config = WriteConfig(/*catchup_timeout_ms=*/10000, /*max_pause_ms=*/500);
+  {
+    db::Connection root = Root("source");
+    for (const char* sql : {"CREATE DATABASE IF NOT EXISTS ddl",
+                            "CREATE TABLE IF NOT EXISTS ddl.longtx (id INT PRIMARY KEY, v INT)",
+                            "INSERT IGNORE INTO ddl.longtx VALUES (1, 0)"}) {
+      Status st = root.Execute(sql);
+      ASSERT_TRUE(st) << sql << ": " << st.error().message();
+    }
+  }
+  MarkClusterDirty();  // servers are stopped and moved back and forth at random
+  const char* const kFaults[] = {"orchestrator-kill", "orchestrator-stop", "server-stop",
+                                 "long-transaction",  "ddl",               "none"};
+  const char* const kSteps[] = {"pause", "fence", "catch-up", "promote", "repoint", "resume", "reverse-replication"};
+  WritableSampler sampler(source().RootEndpoint(), target().RootEndpoint());
+  int failed_runs = 0;
+  std::string primary = "source";
+  for (int n = 1; n <= runs; ++n) {
+    Run run;
+    run.number = n;
+    const auto start = Clock::now();
+    const int both_before = sampler.both_writable();
+    const std::string from = primary, to = OtherRole(primary);
+    run.command = to == "target" ? "switchover" : "rollback";
+    run.fault = kFaults[pick(std::size(kFaults))];
+    std::string env;
+    std::optional<db::Connection> long_transaction;
+    std::unique_ptr<DdlBurst> burst;
+    std::jthread staller;
+    if (run.fault == "orchestrator-kill" || run.fault == "orchestrator-stop") {
+      run.detail = kSteps[pick(std::size(kSteps))];
+      env = fmt::format("CUTOVER_TEST_{}_AFTER_STEP={}", run.fault == "orchestrator-kill" ? "KILL" : "STOP", run.detail);
+    } else if (run.fault == "server-stop") {
+      const std::string victim = pick(2) == 0 ? from : to;
+      const int delay_ms = pick(400);
+      run.detail = fmt::format("{} after {} ms", victim, delay_ms);
+      const pid_t pid = Server(victim).pid();
+      staller = std::jthread([pid, delay_ms] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        ::kill(pid, SIGSTOP);
+        std::this_thread::sleep_for(3s);
+        ::kill(pid, SIGCONT);
+      });
+    } else if (run.fault == "long-transaction") {
+      long_transaction.emplace(Root(from));
+      for (const char* sql : {"BEGIN", "UPDATE ddl.longtx SET v = v + 1 WHERE id = 1"}) {
+        Status st = long_transaction->Execute(sql);
+        ASSERT_TRUE(st) << sql << ": " << st.error().message();
+      }
+      run.detail = "open on " + from;
+    } else if (run.fault == "ddl") {
+      burst = std::make_unique<DdlBurst>(Server(from).RootEndpoint(), fmt::format("r{}_", n));
+      run.detail = "burst on " + from;
+    }
+
+    clone_tests::BackgroundCutover child(Argv(config, run.command, env));
+    if (run.fault == "orchestrator-stop") {
+      if (child.WaitForOutput("stopped after step", 60s)) {
+        std::this_thread::sleep_for(3s);  // the lease (max_pause_ms + 1 s) runs out meanwhile
+        child.Signal(SIGCONT);
+      }
+    }
+    if (burst) {
+      // Stopped once clients run again, so that no statement reaches the old
+      // primary after its fence lifts (a SUPER session would write there).
+      child.WaitForOutput("  resume", 60s);
+      burst->RequestStop();
+    }
+    run.exit_code = child.Wait(120s);
+    run.message = LastError(child.output());
+    if (burst) burst->Stop();
+    staller = {};  // joins: the stopped server runs again
+    if (long_transaction) (void)long_transaction->Execute("ROLLBACK");
+    long_transaction.reset();
+
+    // Without anyone's help clients run again: a dead or stalled orchestrator's
+    // lease runs out after max_pause_ms + 1 s and the proxy ends the move.
+    const auto exited = Clock::now();
+    while (ProxyStatus().value("paused", false) && Clock::now() - exited < 10s) std::this_thread::sleep_for(10ms);
+    run.unpaused_ms = std::chrono::duration<double, std::milli>(Clock::now() - exited).count();
+    std::string problems;
+    if (run.unpaused_ms > 3000) problems += fmt::format(" clients were still paused {:.0f} ms after the exit;", run.unpaused_ms);
+    run.recovery = FinishRecords(config);
+    const std::vector<std::string> writable = WritableServers();
+    if (writable.size() != 1) problems += fmt::format(" writable servers: {};", fmt::join(writable, ","));
+    if (sampler.both_writable() != both_before) {
+      problems += fmt::format(" {} sample(s) saw two writable servers;", sampler.both_writable() - both_before);
+    }
+    if (writable.size() == 1) {
+      primary = writable.front();
+      const nlohmann::json status = ProxyStatus();
+      if (status.value("paused", true)) problems += " the proxy is still paused;";
+      if (status.value("primary", "") != Address(primary)) {
+        problems += fmt::format(" the proxy sends clients to {} but {} is writable;", status.value("primary", ""), primary);
+      }
+      std::string seen;
+      if (!ReplicatesFrom(OtherRole(primary), primary, seen)) {
+        problems += fmt::format(" the {} does not replicate from the {}: {};", OtherRole(primary), primary, seen);
+      }
+    }
+    run.primary = primary;
+    run.seconds = SecondsSince(start);
+    run.ok = problems.empty();
+    if (!run.ok) ++failed_runs;
+    ExpectWorkloadProgress(fmt::format("run {}", n));
+    EXPECT_TRUE(run.ok) << fmt::format("seed {} run {}: {} with {} ({}), exit {}, recovery {}:{}\n{}", seed, n,
+                                       run.command, run.fault, run.detail, run.exit_code, run.recovery, problems,
+                                       child.output());
+    fmt::print("[fault campaign] seed {} run {:>3}: {:<10} {:<17} {:<28} exit {:>2}  unpaused {:>5.0f} ms  recovery "
+               "{:<6}  primary {:<6} {:5.1f} s  {}\n",
+               seed, n, run.command, run.fault, run.detail, run.exit_code, run.unpaused_ms, run.recovery.substr(0, 6),
+               run.primary, run.seconds, run.ok ? "ok" : "FAILED");
+    if (log_path != nullptr) {
+      std::ofstream(log_path, std::ios::app) << fmt::format(
+          "{}\t{}\t{}\t{}\t{}\t{}\t{:.0f}\t{}\t{}\t{:.1f}\t{}\t{}\n", seed, n, run.command, run.fault, run.detail,
+          run.exit_code, run.unpaused_ms, run.recovery.substr(0, 6), run.primary, run.seconds, run.ok ? "ok" : "FAILED",
+          run.message);
+    }
+    ASSERT_FALSE(HasFatalFailure());
+  }
+  sampler.Stop();
+  fmt::print("[fault campaign] seed {}: {} run(s), {} failed; {} read_only samples, {} saw two writable servers\n",
+             seed, runs, failed_runs, sampler.samples(), sampler.both_writable());
+  EXPECT_EQ(sampler.both_writable(), 0);
+  const workload::WorkloadReport report = FinishAndCheck(primary, /*expect_no_errors=*/false);
+  if (log_path != nullptr) {
+    std::ofstream(log_path, std::ios::app) << fmt::format(
+        "# seed {}: {} runs, {} failed, {} samples, {} with two writable; workload: {} appends acknowledged, {} "
+        "missing, {} duplicated\n",
+        seed, runs, failed_runs, sampler.samples(), sampler.both_writable(), report.appends_acknowledged,
+        report.appends_missing, report.appends_duplicated);
+  }
+}
+
+}  // namespace
+}  // namespace cutover::testing::switchover_tests
