@@ -336,10 +336,11 @@ Status VerifyRun::CompareRound(AlignedRound& round, db::Connection& monitor) {
       observer_.Progress(done, tables_.size(), rows, differing_chunks_);
     }
   }
-  Status ended = round.End();
+  // After a failure the sessions are dropped, not rolled back one by one: a
+  // stalled server would make each ROLLBACK wait out its timeout.
   if (error_) return cutover::Fail(*error_);
   if (cancel_) return cutover::Fail(Error::Cancelled("interrupted"));
-  return ended;
+  return round.End();
 }
 
 // The differing keys once more, at a later GTID: a difference that replication

@@ -513,7 +513,7 @@ TEST_F(CloneCommandTest, StalledTargetEndsTheCloneWithinItsTimeoutAndARerunSucce
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count();
   ASSERT_EQ(::kill(target_->pid(), SIGCONT), 0);
   const std::string output = clone.output();
-  fmt::print("[stalled target] the clone ended {:.1f} s after SIGSTOP\n", waited);
+  fmt::print("[stalled target] the clone ended {:.1f} s after SIGSTOP; its output:\n{}", waited, output);
   EXPECT_EQ(exit_code, 2) << output;
   EXPECT_TRUE(Contains(output, TargetAddress())) << "the error should name the target:\n" << output;
   EXPECT_TRUE(Contains(output, "no answer within")) << output;

@@ -299,7 +299,7 @@ TEST_F(VerifyTest, StalledSourceEndsTheRunWithinItsTimeoutAndARerunSucceeds) {
   ASSERT_EQ(::kill(pid, SIGCONT), 0);
   VerifySqlExec(*source, "UNLOCK TABLES");
   const VerifyOutcome v = CollectOutcome(*verify, exit_code);
-  fmt::print("[stalled source] verify ended {:.1f} s after SIGSTOP\n", waited);
+  fmt::print("[stalled source] verify ended {:.1f} s after SIGSTOP: {}\n", waited, v.last.value("message", ""));
   EXPECT_EQ(v.exit_code, 2) << v.Describe();
   const std::string message = v.last.value("message", "");
   EXPECT_NE(message.find(fmt::format("127.0.0.1:{}", servers_->source().port())), std::string::npos) << v.Describe();
