@@ -48,9 +48,10 @@ Status ParseGreetingTail(ByteReader& r, ByteView part1, HandshakeV10& h) {
     const size_t len = std::max<size_t>(kMinScramblePart2Length, size_t(*data_len) > 8 ? *data_len - 8 : 0);
     auto part2 = r.Fixed(len);
     if (!part2) return Fail(part2.error());
-    ByteView scramble = *part2;
-    if (scramble.back() == 0) scramble = scramble.first(scramble.size() - 1);  // the NUL ends it
-    h.auth_plugin_data.append(AsChars(scramble));
+    // The NUL ends it. Without one the scramble's length is ambiguous (and a
+    // 13-byte part could not be written back the same way), so it is refused.
+    if (part2->back() != 0) return Fail(Error::Malformed("handshake: auth-plugin-data part 2 does not end with a NUL"));
+    h.auth_plugin_data.append(AsChars(part2->first(part2->size() - 1)));
   }
   if (h.capabilities & capability::kPluginAuth) {
     auto plugin = r.NulString();
@@ -91,7 +92,7 @@ Result<HandshakeV10> ParseHandshakeV10(ByteView payload) {
 }
 
 void WriteHandshakeV10(const HandshakeV10& h, Bytes& out) {
-  assert(h.auth_plugin_data.size() >= kScramblePart1Length);
+  assert(h.auth_plugin_data.size() >= kScramblePart1Length && h.auth_plugin_data.size() < 0xff);
   ByteWriter w(out);
   const std::string_view data = h.auth_plugin_data;
   w.U8(h.protocol_version);
@@ -103,7 +104,10 @@ void WriteHandshakeV10(const HandshakeV10& h, Bytes& out) {
   w.U8(h.character_set);
   w.U16(h.status_flags);
   w.U16(uint16_t(h.capabilities >> 16));
-  w.U8((h.capabilities & capability::kPluginAuth) ? uint8_t(data.size() + 1) : 0);
+  // Readers size part 2 by this length whenever it is set, so it is written
+  // whenever part 2 is (not only with CLIENT_PLUGIN_AUTH, as MySQL does).
+  const bool has_length = (h.capabilities & (capability::kPluginAuth | capability::kSecureConnection)) != 0;
+  w.U8(has_length ? uint8_t(data.size() + 1) : 0);
   w.Zeros(kMariaDbCapsOffset);
   if (h.capabilities & capability::kLongPassword) {
     w.Zeros(4);

@@ -24,9 +24,10 @@ struct HandshakeV10 {
 
 // Parses the whole payload (starting with the protocol version byte 0x0a).
 // A payload starting with 0xFF is an ERR (e.g. "too many connections") and is
-// reported as kServer with the server's errno and message.
+// reported as kServer with the server's errno and message. The scramble's
+// second part must end with a NUL, as every server sends it (kMalformed otherwise).
 [[nodiscard]] Result<HandshakeV10> ParseHandshakeV10(ByteView payload);
-// Writes the whole payload. REQUIRES: auth_plugin_data.size() >= 8.
+// Writes the whole payload. REQUIRES: 8 <= auth_plugin_data.size() < 255.
 void WriteHandshakeV10(const HandshakeV10& h, Bytes& out);
 
 }  // namespace cutover::protocol

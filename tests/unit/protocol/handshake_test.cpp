@@ -121,5 +121,32 @@ TEST(HandshakeTest, RejectsOtherProtocolVersionsAndTrailingBytes) {
   EXPECT_EQ(v9.error().code(), ErrorCode::kUnsupported);
 }
 
+// Found by fuzz/handshake_fuzz.cpp: a greeting without CLIENT_PLUGIN_AUTH
+// whose 13-byte scramble part 2 has no closing NUL parsed as a 21-byte
+// scramble that WriteHandshakeV10 could not write back the same way (it wrote
+// 14 bytes where readers take 13). Such a part 2 is now refused.
+TEST(HandshakeTest, ScramblePart2WithoutNulIsMalformed) {
+  auto h = ParseHandshakeV10(FromHex(
+      "0a352e352e352d31302e31312e31392d4d6172002160467c5e40666200fef7080200ff811500000000352e352d31302e64313275316d00312e3139002d4d0061"));
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().code(), ErrorCode::kMalformed);
+}
+
+// Readers size part 2 by auth_plugin_data_len whenever it is set, so the
+// writer sets it with CLIENT_SECURE_CONNECTION even without CLIENT_PLUGIN_AUTH.
+TEST(HandshakeTest, RoundTripWithoutPluginAuth) {
+  HandshakeV10 h;
+  h.server_version = "5.5.5-10.11.19-MariaDB";
+  h.connection_id = 9;
+  h.auth_plugin_data = "abcdefgh0123456789ABCDEFGHIJ";  // 28 bytes: longer than the 20 of native passwords
+  h.capabilities = captured::kServerCaps & ~capability::kPluginAuth;
+  h.mariadb_extended_capabilities = captured::kMariaDbExtendedCaps;
+  Bytes out;
+  WriteHandshakeV10(h, out);
+  auto back = ParseHandshakeV10(out);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_TRUE(*back == h);
+}
+
 }  // namespace
 }  // namespace cutover::protocol
