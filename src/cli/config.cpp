@@ -142,9 +142,157 @@ void ReadProxy(const toml::table& root, Config& config, Problems& problems) {
   ReadUsers(*p, out, problems);
 }
 
+// Length of the UTF-8 sequence starting at text[i], or 0 when the bytes there
+// are not UTF-8 (a stray continuation byte, an overlong form, a surrogate, a
+// code point beyond U+10FFFF, or a sequence cut short).
+size_t Utf8SequenceLength(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
+  const uint8_t lead = byte(i);
+  if (lead < 0x80) return 1;
+  size_t length = 0;
+  uint8_t second_min = 0x80;
+  uint8_t second_max = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) second_min = 0xa0;  // overlong
+    if (lead == 0xed) second_max = 0x9f;  // surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) second_min = 0x90;  // overlong
+    if (lead == 0xf4) second_max = 0x8f;  // beyond U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() - i < length) return 0;
+  if (byte(i + 1) < second_min || byte(i + 1) > second_max) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+  }
+  return length;
+}
+
+bool IsTomlWhitespace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Checks what toml++ cannot be trusted with, before it sees the text.
+// toml++ 3.3 (Debian 12's libtomlplusplus-dev) reaches __builtin_unreachable()
+// (undefined behaviour) when it asks whether one of many non-ASCII characters
+// (U+00A1 to U+0499, U+2FAE to U+33A7) is whitespace, and it asks that of
+// every character outside strings and comments (a quote inside a number,
+// as in `x = -'...'`, does not start a string for it) and of the first
+// character after a backslash in a multi-line basic string. TOML allows
+// non-ASCII only inside strings and comments anyway, so this refuses, naming
+// the byte offset: text that is not UTF-8; non-ASCII outside strings and
+// comments, where a string starts only where TOML allows one (after `=`, `[`,
+// `,`, `{`, `.` or at the start of a line); non-ASCII right after a backslash
+// (and the whitespace a line-ending backslash trims) in a multi-line basic
+// string. Anything else is left to toml++ to judge.
+Status CheckTomlText(std::string_view text, const std::string& origin) {
+  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
+  In in = In::kCode;
+  bool trimming = false;  // In kMultiBasic: after a backslash, or the whitespace a line-ending one trims?
+  char last = '\n';       // The last character in kCode other than a space or tab.
+  const auto fail = [&](size_t at, std::string_view what) {
+    return Fail(Error::Config(fmt::format("{}: byte offset {}: {}", origin, at, what)));
+  };
+  // A closing """ or ''' may follow up to two quotes that belong to the string.
+  const auto closing_length = [&](size_t i, char quote) {
+    size_t n = 0;
+    while (i + n < text.size() && text[i + n] == quote && n < 5) ++n;
+    return n;
+  };
+  constexpr std::string_view kTripleQuote = R"(""")";
+  constexpr std::string_view kTripleApostrophe = "'''";
+  size_t i = text.starts_with("\xef\xbb\xbf") ? 3 : 0;  // a UTF-8 byte order mark
+  while (i < text.size()) {
+    const size_t length = Utf8SequenceLength(text, i);
+    if (length == 0) {
+      return fail(i, fmt::format("byte 0x{:02x} is not UTF-8; the file must be UTF-8", static_cast<uint8_t>(text[i])));
+    }
+    if (length > 1) {
+      if (in == In::kCode) return fail(i, "a non-ASCII character outside a string or comment");
+      if (in == In::kMultiBasic && trimming) {
+        return fail(i, "a non-ASCII character right after a backslash in a multi-line string; escape it as \\uXXXX");
+      }
+      i += length;
+      continue;
+    }
+    const char c = text[i];
+    const std::string_view rest = text.substr(i);
+    switch (in) {
+      case In::kCode: {
+        if (c == ' ' || c == '\t') break;
+        const bool string_may_start = std::string_view("\n=[,{.").find(last) != std::string_view::npos;
+        last = c;
+        if (c == '#') {
+          in = In::kComment;
+        } else if (!string_may_start) {
+          break;
+        } else if (rest.starts_with(kTripleQuote)) {
+          in = In::kMultiBasic;
+          i += 3;
+          continue;
+        } else if (rest.starts_with(kTripleApostrophe)) {
+          in = In::kMultiLiteral;
+          i += 3;
+          continue;
+        } else if (c == '"') {
+          in = In::kBasic;
+        } else if (c == '\'') {
+          in = In::kLiteral;
+        }
+        break;
+      }
+      case In::kComment:
+        if (c == '\n') {
+          in = In::kCode;
+          last = c;
+        }
+        break;
+      case In::kBasic:
+        if (c == '\\' && i + 1 < text.size() && static_cast<uint8_t>(text[i + 1]) < 0x80) {
+          ++i;  // an escaped ASCII character, '"' included
+        } else if (c == '"' || c == '\n') {
+          in = In::kCode;
+        }
+        break;
+      case In::kLiteral:
+        if (c == '\'' || c == '\n') in = In::kCode;
+        break;
+      case In::kMultiBasic:
+        if (trimming && IsTomlWhitespace(c)) break;
+        trimming = false;
+        if (c == '\\') {
+          const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+          if (IsTomlWhitespace(next) || static_cast<uint8_t>(next) >= 0x80) {
+            trimming = true;  // a line-ending backslash, or an invalid escape toml++ still inspects
+          } else {
+            ++i;  // an escaped ASCII character, '"' included
+          }
+        } else if (rest.starts_with(kTripleQuote)) {
+          i += closing_length(i, '"');
+          in = In::kCode;
+          continue;
+        }
+        break;
+      case In::kMultiLiteral:
+        if (rest.starts_with(kTripleApostrophe)) {
+          i += closing_length(i, '\'');
+          in = In::kCode;
+          continue;
+        }
+        break;
+    }
+    ++i;
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view text, const std::string& origin, unsigned needs) {
+  if (auto checked = CheckTomlText(text, origin); !checked) return Fail(checked.error());
   toml::table root;
   try {
     root = toml::parse(text, origin);
