@@ -173,37 +173,47 @@ size_t Utf8SequenceLength(std::string_view text, size_t i) {
   return length;
 }
 
-bool IsTomlWhitespace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+// The code point of the valid UTF-8 sequence of `length` bytes at text[i].
+char32_t DecodeUtf8(std::string_view text, size_t i, size_t length) {
+  static constexpr uint8_t kLeadMask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+  char32_t c = static_cast<uint8_t>(text[i]) & kLeadMask[length];
+  for (size_t k = 1; k < length; ++k) c = (c << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3f);
+  return c;
+}
 
-// Checks what toml++ cannot be trusted with, before it sees the text.
+// The TOML text toml++ is given: the same document in ASCII only.
 // toml++ 3.3 (Debian 12's libtomlplusplus-dev) reaches __builtin_unreachable()
 // (undefined behaviour) when it asks whether one of many non-ASCII characters
-// (U+00A1 to U+0499, U+2FAE to U+33A7) is whitespace, and it asks that of
-// every character outside strings and comments (a quote inside a number,
-// as in `x = -'...'`, does not start a string for it) and of the first
-// character after a backslash in a multi-line basic string. TOML allows
-// non-ASCII only inside strings and comments anyway, so this refuses, naming
-// the byte offset: text that is not UTF-8; non-ASCII outside strings and
-// comments, where a string starts only where TOML allows one (after `=`, `[`,
-// `,`, `{`, `.` or at the start of a line); non-ASCII right after a backslash
-// (and the whitespace a line-ending backslash trims) in a multi-line basic
-// string. Anything else is left to toml++ to judge.
-Status CheckTomlText(std::string_view text, const std::string& origin) {
+// (U+00A1 to U+0499, U+2FAE to U+33A7, U+FC06 to U+FEFE) is whitespace, which
+// it does wherever its scanner meets them outside a string, and its scanner's
+// idea of where strings are can differ from ours on broken text (in
+// `x = 0x1['''é'''`, say, it reads on through the quotes as part of the
+// number). So toml++ is never given a non-ASCII byte:
+//   - text that is not UTF-8 is refused, naming the byte offset;
+//   - non-ASCII outside strings and comments, which TOML does not allow, is
+//     refused, naming the byte offset;
+//   - inside basic strings it becomes a \uXXXX (\UXXXXXXXX) escape; a literal
+//     string ('...', '''...''') becomes the basic string with the same value,
+//     escapes and all; a backslash before a non-ASCII character (never a valid
+//     escape) is refused;
+//   - inside comments it becomes '?'.
+// Lines keep their numbers; columns in toml++'s messages count the rewritten line.
+Result<std::string> AsciiTomlText(std::string_view text, const std::string& origin) {
   enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
   In in = In::kCode;
-  bool trimming = false;  // In kMultiBasic: after a backslash, or the whitespace a line-ending one trims?
-  char last = '\n';       // The last character in kCode other than a space or tab.
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
   const auto fail = [&](size_t at, std::string_view what) {
     return Fail(Error::Config(fmt::format("{}: byte offset {}: {}", origin, at, what)));
   };
+  constexpr std::string_view kTripleQuote = R"(""")";
+  constexpr std::string_view kTripleApostrophe = "'''";
   // A closing """ or ''' may follow up to two quotes that belong to the string.
-  const auto closing_length = [&](size_t i, char quote) {
+  const auto quotes_at = [&](size_t i, char quote) {
     size_t n = 0;
     while (i + n < text.size() && text[i + n] == quote && n < 5) ++n;
     return n;
   };
-  constexpr std::string_view kTripleQuote = R"(""")";
-  constexpr std::string_view kTripleApostrophe = "'''";
   size_t i = text.starts_with("\xef\xbb\xbf") ? 3 : 0;  // a UTF-8 byte order mark
   while (i < text.size()) {
     const size_t length = Utf8SequenceLength(text, i);
@@ -211,9 +221,11 @@ Status CheckTomlText(std::string_view text, const std::string& origin) {
       return fail(i, fmt::format("byte 0x{:02x} is not UTF-8; the file must be UTF-8", static_cast<uint8_t>(text[i])));
     }
     if (length > 1) {
-      if (in == In::kCode) return fail(i, "a non-ASCII character outside a string or comment");
-      if (in == In::kMultiBasic && trimming) {
-        return fail(i, "a non-ASCII character right after a backslash in a multi-line string; escape it as \\uXXXX");
+      const char32_t c = DecodeUtf8(text, i, length);
+      switch (in) {
+        case In::kCode: return fail(i, "a non-ASCII character outside a string or comment");
+        case In::kComment: out += '?'; break;
+        default: out += c <= 0xffff ? fmt::format("\\u{:04X}", uint32_t(c)) : fmt::format("\\U{:08X}", uint32_t(c)); break;
       }
       i += length;
       continue;
@@ -221,81 +233,88 @@ Status CheckTomlText(std::string_view text, const std::string& origin) {
     const char c = text[i];
     const std::string_view rest = text.substr(i);
     switch (in) {
-      case In::kCode: {
-        if (c == ' ' || c == '\t') break;
-        const bool string_may_start = std::string_view("\n=[,{.").find(last) != std::string_view::npos;
-        last = c;
+      case In::kCode:
         if (c == '#') {
           in = In::kComment;
-        } else if (!string_may_start) {
-          break;
         } else if (rest.starts_with(kTripleQuote)) {
           in = In::kMultiBasic;
+          out += kTripleQuote;
           i += 3;
           continue;
         } else if (rest.starts_with(kTripleApostrophe)) {
           in = In::kMultiLiteral;
+          out += kTripleQuote;
           i += 3;
           continue;
         } else if (c == '"') {
           in = In::kBasic;
         } else if (c == '\'') {
           in = In::kLiteral;
+          out += '"';
+          ++i;
+          continue;
         }
+        out += c;
         break;
-      }
       case In::kComment:
-        if (c == '\n') {
-          in = In::kCode;
-          last = c;
-        }
+        if (c == '\n') in = In::kCode;
+        out += c;
         break;
       case In::kBasic:
-        if (c == '\\' && i + 1 < text.size() && static_cast<uint8_t>(text[i + 1]) < 0x80) {
-          ++i;  // an escaped ASCII character, '"' included
-        } else if (c == '"' || c == '\n') {
-          in = In::kCode;
+      case In::kMultiBasic:
+        if (c == '\\') {
+          if (i + 1 < text.size() && static_cast<uint8_t>(text[i + 1]) >= 0x80) {
+            return fail(i, "a backslash before a non-ASCII character is not an escape");
+          }
+          out += c;
+          if (i + 1 < text.size()) out += text[i + 1];  // the escaped character, '"' included
+          i += 2;
+          continue;
         }
+        if (in == In::kBasic && (c == '"' || c == '\n')) {
+          in = In::kCode;
+        } else if (in == In::kMultiBasic && rest.starts_with(kTripleQuote)) {
+          const size_t n = quotes_at(i, '"');
+          out += rest.substr(0, n);
+          in = In::kCode;
+          i += n;
+          continue;
+        }
+        out += c;
         break;
       case In::kLiteral:
-        if (c == '\'' || c == '\n') in = In::kCode;
-        break;
-      case In::kMultiBasic:
-        if (trimming && IsTomlWhitespace(c)) break;
-        trimming = false;
-        if (c == '\\') {
-          const char next = i + 1 < text.size() ? text[i + 1] : '\0';
-          if (IsTomlWhitespace(next) || static_cast<uint8_t>(next) >= 0x80) {
-            trimming = true;  // a line-ending backslash, or an invalid escape toml++ still inspects
-          } else {
-            ++i;  // an escaped ASCII character, '"' included
-          }
-        } else if (rest.starts_with(kTripleQuote)) {
-          i += closing_length(i, '"');
-          in = In::kCode;
-          continue;
-        }
-        break;
       case In::kMultiLiteral:
-        if (rest.starts_with(kTripleApostrophe)) {
-          i += closing_length(i, '\'');
+        if (in == In::kLiteral && (c == '\'' || c == '\n')) {
+          out += c == '\'' ? '"' : c;
           in = In::kCode;
+        } else if (in == In::kMultiLiteral && rest.starts_with(kTripleApostrophe)) {
+          const size_t n = quotes_at(i, '\'');
+          out.append(n - 3, '\'');  // apostrophes that belong to the string
+          out += kTripleQuote;
+          in = In::kCode;
+          i += n;
           continue;
+        } else if (c == '\\' || c == '"') {
+          out += '\\';
+          out += c;
+        } else {
+          out += c;
         }
         break;
     }
     ++i;
   }
-  return {};
+  return out;
 }
 
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view text, const std::string& origin, unsigned needs) {
-  if (auto checked = CheckTomlText(text, origin); !checked) return Fail(checked.error());
+  auto ascii = AsciiTomlText(text, origin);
+  if (!ascii) return Fail(ascii.error());
   toml::table root;
   try {
-    root = toml::parse(text, origin);
+    root = toml::parse(*ascii, origin);
   } catch (const toml::parse_error& e) {
     return Fail(Error::Config(fmt::format("{}:{}:{}: {}", origin, e.source().begin.line, e.source().begin.column,
                                           e.description())));
