@@ -48,19 +48,30 @@ std::string ReadPassword(const toml::table& t, const std::string& where, Problem
   return t["password"].value_or(std::string());
 }
 
+// An integer setting, or nullopt when it is absent. toml++'s value<int64_t>()
+// would convert a float, with undefined behaviour (UBSan) for one beyond
+// int64_t's range, so only an integer is read; any other value is a problem.
+std::optional<int64_t> ReadInteger(toml::node_view<const toml::node> node, std::string_view where,
+                                   Problems& problems) {
+  if (!node) return std::nullopt;
+  if (auto v = node.value_exact<int64_t>()) return *v;
+  problems.Add(fmt::format("{} must be an integer", where));
+  return std::nullopt;
+}
+
 std::optional<ServerConfig> ReadServer(const toml::table& root, const std::string& name, Problems& problems) {
   const toml::table* t = root[name].as_table();
   if (!t) return std::nullopt;
   ServerConfig s;
   s.host = (*t)["host"].value_or(std::string());
   if (s.host.empty()) problems.Add(fmt::format("[{}] host is missing", name));
-  const int64_t port = (*t)["port"].value_or(int64_t{3306});
+  const int64_t port = ReadInteger((*t)["port"], fmt::format("[{}] port", name), problems).value_or(3306);
   if (port <= 0 || port > 65535) problems.Add(fmt::format("[{}] port {} is not a TCP port", name, port));
   s.port = static_cast<uint16_t>(port);
   s.user = (*t)["user"].value_or(std::string());
   if (s.user.empty()) problems.Add(fmt::format("[{}] user is missing", name));
   s.password = ReadPassword(*t, name, problems);
-  const int64_t timeout = (*t)["timeout_s"].value_or(int64_t{30});
+  const int64_t timeout = ReadInteger((*t)["timeout_s"], fmt::format("[{}] timeout_s", name), problems).value_or(30);
   if (timeout <= 0 || timeout > 86400) {
     problems.Add(fmt::format("[{}] timeout_s {} must be between 1 and 86400 (seconds without an answer before the "
                              "server counts as stalled)",
@@ -104,7 +115,7 @@ void ReadUsers(const toml::table& proxy, proxy::ProxyConfig& out, Problems& prob
 }
 
 void ReadDuration(const toml::table& t, const char* key, std::chrono::milliseconds& out, Problems& problems) {
-  if (auto v = t[key].value<int64_t>()) {
+  if (auto v = ReadInteger(t[key], fmt::format("proxy.{}", key), problems)) {
     if (*v <= 0) problems.Add(fmt::format("proxy.{} must be positive (milliseconds)", key));
     else out = std::chrono::milliseconds(*v);
   }
@@ -129,13 +140,14 @@ void ReadProxy(const toml::table& root, Config& config, Problems& problems) {
   }
   if (out.admin_token.empty()) problems.Add("proxy.admin_token is missing: the admin API needs a token");
   out.state_file = (*p)["state_file"].value_or(std::string());
-  out.threads = static_cast<int>((*p)["threads"].value_or(int64_t{1}));
-  if (out.threads < 1 || out.threads > 256) problems.Add("proxy.threads must be between 1 and 256");
+  const int64_t threads = ReadInteger((*p)["threads"], "proxy.threads", problems).value_or(1);
+  if (threads < 1 || threads > 256) problems.Add("proxy.threads must be between 1 and 256");
+  else out.threads = static_cast<int>(threads);
   ReadDuration(*p, "handshake_timeout_ms", out.handshake_timeout, problems);
   ReadDuration(*p, "connect_timeout_ms", out.connect_timeout, problems);
   ReadDuration(*p, "drain_timeout_ms", out.drain_timeout, problems);
   ReadDuration(*p, "max_pause_ms", out.max_pause, problems);
-  if (auto v = (*p)["max_packet_size"].value<int64_t>()) {
+  if (auto v = ReadInteger((*p)["max_packet_size"], "proxy.max_packet_size", problems)) {
     if (*v < 1024 || *v > (int64_t{1} << 30)) problems.Add("proxy.max_packet_size must be between 1024 and 1073741824");
     else out.max_packet_size = static_cast<uint32_t>(*v);
   }
@@ -335,11 +347,11 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin, uns
     ReplicationConfig c{(*r)["user"].value_or(std::string()), ReadPassword(*r, "replication", problems)};
     if (c.user.empty()) problems.Add("[replication] user is missing");
     c.source_host = (*r)["source_host"].value_or(std::string());
-    const int64_t port = (*r)["source_port"].value_or(int64_t{0});
+    const int64_t port = ReadInteger((*r)["source_port"], "[replication] source_port", problems).value_or(0);
     if (port < 0 || port > 65535) problems.Add(fmt::format("[replication] source_port {} is not a TCP port", port));
     c.source_port = static_cast<uint16_t>(port);
     c.target_host = (*r)["target_host"].value_or(std::string());
-    const int64_t target_port = (*r)["target_port"].value_or(int64_t{0});
+    const int64_t target_port = ReadInteger((*r)["target_port"], "[replication] target_port", problems).value_or(0);
     if (target_port < 0 || target_port > 65535) {
       problems.Add(fmt::format("[replication] target_port {} is not a TCP port", target_port));
     }
@@ -354,7 +366,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin, uns
                                std::pair{"catchup_timeout_ms", &c.catchup_timeout_ms},
                                std::pair{"max_pause_ms", &c.max_pause_ms}, std::pair{"gate_lag_ms", &c.gate_lag_ms},
                                std::pair{"gate_timeout_ms", &c.gate_timeout_ms}, std::pair{"attempts", &c.attempts}}) {
-      *target = (*sw)[key].value_or(*target);
+      *target = ReadInteger((*sw)[key], fmt::format("switchover.{}", key), problems).value_or(*target);
       const bool may_be_zero = std::string_view(key) == "gate_timeout_ms";  // 0: no catch-up gate
       if (*target < 0 || (*target == 0 && !may_be_zero)) {
         problems.Add(fmt::format("switchover.{} must be positive", key));
