@@ -46,8 +46,7 @@ Error ServerError(ByteView payload, std::string_view peer) {
 BackendConnection::BackendConnection(tcp::socket socket, HostPort address)
     : socket_(std::move(socket)), address_(std::move(address)), peer_("backend " + address_.ToString()) {}
 
-awaitable<Result<BackendGreeting>> BackendConnection::Probe(const HostPort& address,
-                                                           std::chrono::milliseconds timeout) {
+awaitable<Result<BackendGreeting>> BackendConnection::Probe(HostPort address, std::chrono::milliseconds timeout) {
   auto executor = co_await asio::this_coro::executor;
   tcp::socket socket(executor);
   const std::string peer = "backend " + address.ToString();

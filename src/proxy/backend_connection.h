@@ -58,7 +58,9 @@ class BackendConnection {
   // (wrong password, unknown database) is kServer with the server's errno.
   static awaitable<Result<std::unique_ptr<BackendConnection>>> Open(const BackendLogin& login);
   // Reads a server's greeting without logging in.
-  static awaitable<Result<BackendGreeting>> Probe(const HostPort& address, std::chrono::milliseconds timeout);
+  // `address` is taken by value, as coroutines here take their arguments: a
+  // caller may co_spawn Probe with a temporary that is gone before it runs.
+  static awaitable<Result<BackendGreeting>> Probe(HostPort address, std::chrono::milliseconds timeout);
 
   tcp::socket& socket() { return socket_; }
   IoBuffer& buffer() { return buffer_; }
