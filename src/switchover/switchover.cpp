@@ -184,7 +184,7 @@ class Move {
       Status st = Timed(a.name, [&] { return (this->*a.run)(); });
       if (st) continue;
       // Until the new primary is writable, failing means going back.
-      if (!Committed()) return Fail(Explain(st.error(), Undo()));
+      if (!Committed()) return Fail(Explain(LeaseContext(st.error()), Undo()));
       return Fail(st.error().WithContext(fmt::format(
           "the move is past its commit point ({} is the primary) and stopped at step {}; fix the cause and run "
           "cutover switchover --resume",
@@ -268,6 +268,7 @@ class Move {
     }
     pause_start_ = Clock::now();
     drain_end_ = pause_start_;
+    lease_renewed_ = Clock::now();
     auto r = proxy_.Pause(options_.drain_timeout, Lease());
     if (!r) return Fail(r.error());
     if (!(*r)["drained"].get<bool>() && options_.kill_open_transactions) {
@@ -280,6 +281,7 @@ class Move {
       if (!killed) return Fail(killed.error());
       detail_ = fmt::format("killed {} open transaction(s)", killed->size());
       close_open_transactions_ = true;
+      lease_renewed_ = Clock::now();
       r = proxy_.Pause(std::chrono::milliseconds(500), Lease());
       if (!r) return Fail(r.error());
     }
@@ -303,14 +305,25 @@ class Move {
   // calling it (proxy/move_lease.h): renewed by every pause and re-point call,
   // it outlasts the longest quiet stretch of a live move (fence, catch-up and
   // promotion fit in max_pause) by kLeaseMargin.
+  static constexpr std::chrono::milliseconds kLeaseMargin{1000};
   nlohmann::json Lease() const {
-    constexpr std::chrono::milliseconds kLeaseMargin{1000};
     return {{"from", {{"host", from_.admin.host}, {"port", from_.admin.port}}},
             {"to", {{"host", to_.admin.host}, {"port", to_.admin.port}}},
             {"from_was_read_only", state_.from_was_read_only},
             {"from_connection_ids", own_ids_on_from_},
             {"to_connection_ids", {to_conn_->thread_id()}},
             {"lease_ms", (options_.max_pause + kLeaseMargin).count()}};
+  }
+
+  // `e`, saying so when this process was silent for longer than its lease
+  // (stalled, or cut off): the proxy may have ended the move itself and
+  // killed this process's sessions, which is then why `e` happened.
+  Error LeaseContext(const Error& e) const {
+    if (!lease_renewed_ || Clock::now() - *lease_renewed_ <= options_.max_pause + kLeaseMargin) return e;
+    return e.WithContext(fmt::format(
+        "this switchover was silent {:.0f} ms, longer than its lease ({} ms): the proxy may have ended the move "
+        "itself (see its log)",
+        MsSince(*lease_renewed_), (options_.max_pause + kLeaseMargin).count()));
   }
 
   // The proxy's own backend connections on the old primary: drained, never
@@ -427,6 +440,7 @@ class Move {
   Status Repoint() {
     Result<nlohmann::json> r = Fail(Error::Io("not tried"));
     for (int attempt = 0; attempt < 3; ++attempt) {
+      lease_renewed_ = Clock::now();
       r = proxy_.Repoint(to_.admin.host, to_.admin.port, options_.close_pinned, close_open_transactions_);
       if (r) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -540,6 +554,7 @@ class Move {
   std::optional<db::Connection> from_conn_;
   std::optional<db::Connection> fence_conn_;  // on the old primary, holds the BACKUP STAGE locks
   std::vector<uint64_t> own_ids_on_from_;     // the server's ids of from_conn_ and fence_conn_
+  std::optional<Clock::time_point> lease_renewed_;  // the last call that renewed the proxy's lease
   std::optional<db::Connection> to_conn_;
   Clock::time_point pause_start_ = Clock::now();
   Clock::time_point drain_end_ = Clock::now();  // when every session reached a transaction boundary

@@ -603,6 +603,41 @@ TEST_F(SwitchoverTest, OrchestratorKilledAtEveryStepLeavesClientsRunningOnOnePri
   FinishAndCheck("source", /*expect_no_errors=*/false);
 }
 
+// The orchestrator hangs (SIGSTOP after the fence) longer than its lease: the
+// proxy undoes the move meanwhile, and when the orchestrator wakes up it exits 2
+// saying that it was silent past its lease, not just "lost connection".
+TEST_F(SwitchoverTest, OrchestratorStalledPastItsLeaseExitsSayingTheProxyEndedTheMove) {
+  constexpr int64_t kMaxPauseMs = 500;
+  const std::string config = WriteConfig(/*catchup_timeout_ms=*/10000, kMaxPauseMs);
+  clone_tests::BackgroundCutover child(
+      {"/usr/bin/env", "CUTOVER_TEST_STOP_AFTER_STEP=fence", CUTOVER_BINARY, "switchover", "--config", config});
+  ASSERT_TRUE(child.WaitForOutput("stopped after step fence", seconds(60))) << child.output();
+  const auto stopped = Clock::now();
+  bool paused = true;
+  while (paused && Clock::now() - stopped < seconds(10)) {
+    paused = ProxyStatus().value("paused", true);
+    if (paused) std::this_thread::sleep_for(milliseconds(10));
+  }
+  const double resumed_ms = MsSince(stopped);
+  EXPECT_FALSE(paused) << "the proxy did not end the move of a stalled orchestrator";
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  child.Signal(SIGCONT);
+  const int exit_code = child.Wait(seconds(60));
+  fmt::print("[stalled after fence] clients resumed {:.0f} ms after the stop; the orchestrator exited {}:\n{}",
+             resumed_ms, exit_code, child.output());
+  EXPECT_EQ(exit_code, 2) << child.output();
+  EXPECT_TRUE(Contains(child.output(), "longer than its lease")) << child.output();
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
+  ExpectWorkloadProgress("after the stalled orchestrator woke up");
+  if (LoadState().in_progress) {  // the orchestrator may have finished its records itself
+    CommandResult records = RunShell(fmt::format("{} switchover --config {} --abort", CUTOVER_BINARY, config));
+    EXPECT_EQ(records.exit_code, 0) << records.output;
+  }
+  EXPECT_FALSE(LoadState().in_progress);
+  FinishAndCheck("source", /*expect_no_errors=*/false);
+}
+
 // 2. The target dies while the orchestrator waits for it to catch up.
 TEST_F(SwitchoverTest, TargetKilledDuringCatchUpRollsBack) {
   MarkClusterDirty();  // the target is gone afterwards
