@@ -6,7 +6,13 @@
 //   orchestrator-stop   SIGSTOP after a step for 3 s (CUTOVER_TEST_STOP_AFTER_STEP):
 //                       a hung process, or one cut off from the network
 //   server-stop         SIGSTOP of the source or the target for 3 s at a random
-//                       moment: a hung server, or a network cut to it
+//                       moment: a hung server, or a network cut between it and
+//                       everyone (orchestrator, proxy, the other server)
+//   network-cut         the network between the two servers cut for 3 s at a
+//                       random moment: each server's replication port is behind
+//                       a NetworkLink of the test's own ([replication]
+//                       source_port/target_port), which stops moving bytes
+//                       without closing anything, while both servers keep running
 //   long-transaction    a transaction held open on the primary, bypassing the proxy
 //   ddl                 a DDL burst from a SUPER session straight to the primary
 //   none                a clean move
@@ -38,6 +44,7 @@
 #include <gtest/gtest.h>
 
 #include "clone_fixture.h"
+#include "network_link.h"
 #include "replication/replica.h"
 #include "switchover_fixture.h"
 
@@ -136,8 +143,9 @@ class FaultCampaignTest : public SwitchoverFixture {
     return line.substr(0, 160);
   }
 
-  // Waits (up to 20 s) until `replica` replicates from `primary` with both threads running.
-  bool ReplicatesFrom(const std::string& replica, const std::string& primary, std::string& seen) {
+  // Waits (up to 20 s) until `replica` replicates from `primary` (reached at
+  // `primary_port`) with both threads running.
+  bool ReplicatesFrom(const std::string& replica, uint16_t primary_port, std::string& seen) {
     const auto deadline = Clock::now() + 20s;
     for (;;) {
       auto conn = Server(replica).ConnectRoot();
@@ -145,7 +153,7 @@ class FaultCampaignTest : public SwitchoverFixture {
         auto status = replication::ReadReplicaStatus(*conn);
         if (status) {
           seen = status->Describe();
-          if (status->running() && status->source_port == Server(primary).port()) return true;
+          if (status->running() && status->source_port == primary_port) return true;
         } else {
           seen = status.error().message();
         }
@@ -188,7 +196,34 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
   const char* log_path = std::getenv("CUTOVER_FAULT_LOG");
   std::mt19937 rng(static_cast<uint32_t>(seed));
   auto pick = [&](int n) { return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng)); };
+  // The servers reach each other through links that a network-cut fault cuts.
+  NetworkLink source_link(source().host(), source().port());
+  NetworkLink target_link(target().host(), target().port());
+  ASSERT_FALSE(HasFailure());
+  auto link = [&](const std::string& role) -> NetworkLink& { return role == "source" ? source_link : target_link; };
   const std::string config = WriteConfig(/*catchup_timeout_ms=*/10000, /*max_pause_ms=*/500);
+  {
+    std::ifstream in(config);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string section = "[replication]\n";
+    const size_t at = text.find(section);
+    ASSERT_NE(at, std::string::npos) << text;
+    text.insert(at + section.size(),
+                fmt::format("source_host = \"127.0.0.1\"\nsource_port = {}\ntarget_host = \"127.0.0.1\"\ntarget_port = {}\n",
+                            source_link.port(), target_link.port()));
+    std::ofstream(config) << text;
+    // The clone made the target replicate from the source's own port: move it onto the link.
+    db::Connection t = Root("target");
+    Status stopped = replication::StopAndForgetReplica(t);
+    ASSERT_TRUE(stopped) << stopped.error().message();
+    auto applied = replication::ReadAppliedGtid(t);
+    ASSERT_TRUE(applied) << applied.error().message();
+    Status started = replication::StartReplica(
+        t, {"127.0.0.1", source_link.port(), kSwReplUser, kSwReplPassword}, *applied, /*parallel_threads=*/2);
+    ASSERT_TRUE(started) << started.error().message();
+    std::string seen;
+    ASSERT_TRUE(ReplicatesFrom("target", source_link.port(), seen)) << seen;
+  }
   {
     db::Connection root = Root("source");
     for (const char* sql : {"CREATE DATABASE IF NOT EXISTS ddl",
@@ -199,7 +234,7 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     }
   }
   MarkClusterDirty();  // servers are stopped and moved back and forth at random
-  const char* const kFaults[] = {"orchestrator-kill", "orchestrator-stop", "server-stop",
+  const char* const kFaults[] = {"orchestrator-kill", "orchestrator-stop", "server-stop", "network-cut",
                                  "long-transaction",  "ddl",               "none"};
   const char* const kSteps[] = {"pause", "fence", "catch-up", "promote", "repoint", "resume", "reverse-replication"};
   WritableSampler sampler(source().RootEndpoint(), target().RootEndpoint());
@@ -231,6 +266,16 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
         std::this_thread::sleep_for(3s);
         ::kill(pid, SIGCONT);
       });
+    } else if (run.fault == "network-cut") {
+      const std::string into = pick(2) == 0 ? from : to;
+      const int delay_ms = pick(400);
+      run.detail = fmt::format("to {} after {} ms", into, delay_ms);
+      staller = std::jthread([l = &link(into), delay_ms] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        l->Cut();
+        std::this_thread::sleep_for(3s);
+        l->Restore();
+      });
     } else if (run.fault == "long-transaction") {
       long_transaction.emplace(Root(from));
       for (const char* sql : {"BEGIN", "UPDATE ddl.longtx SET v = v + 1 WHERE id = 1"}) {
@@ -259,7 +304,7 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     run.exit_code = child.Wait(120s);
     run.message = LastError(child.output());
     if (burst) burst->Stop();
-    staller = {};  // joins: the stopped server runs again
+    staller = {};  // joins: the stopped server runs again, the cut link carries bytes again
     if (long_transaction) (void)long_transaction->Execute("ROLLBACK");
     long_transaction.reset();
 
@@ -284,7 +329,7 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
         problems += fmt::format(" the proxy sends clients to {} but {} is writable;", status.value("primary", ""), primary);
       }
       std::string seen;
-      if (!ReplicatesFrom(OtherRole(primary), primary, seen)) {
+      if (!ReplicatesFrom(OtherRole(primary), link(primary).port(), seen)) {
         problems += fmt::format(" the {} does not replicate from the {}: {};", OtherRole(primary), primary, seen);
       }
     }

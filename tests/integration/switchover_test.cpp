@@ -459,6 +459,15 @@ TEST_F(SwitchoverTest, MoveStoppedAtTheCascadeIsFinishedByResume) {
   ExpectReplicatesFrom("source", "target");
   std::this_thread::sleep_for(milliseconds(500));  // the old primary applies some of the new primary's writes
 
+  // Past the commit point --abort is refused, says what to run, and changes nothing.
+  StepLog abort_steps;
+  Status aborted = switchover::AbortSwitchover(Options(), abort_steps);
+  ASSERT_FALSE(aborted) << "the target is already the primary\n" << abort_steps.Text();
+  EXPECT_TRUE(Contains(aborted.error().message(), "--resume")) << aborted.error().message();
+  EXPECT_TRUE(LoadState().in_progress);
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"target"});
+  ExpectReplicatesFrom("source", "target");
+
   StepLog resume_steps;
   auto resumed = switchover::ResumeSwitchover(Options(), resume_steps);
   ASSERT_TRUE(resumed) << resumed.error().message() << "\n" << resume_steps.Text();
