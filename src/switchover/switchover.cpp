@@ -184,7 +184,10 @@ class Move {
       Status st = Timed(a.name, [&] { return (this->*a.run)(); });
       if (st) continue;
       // Until the new primary is writable, failing means going back.
-      if (!Committed()) return Fail(Explain(LeaseContext(st.error()), Undo()));
+      if (!Committed()) {
+        const Error cause = LeaseContext(st.error());  // before Undo() calls the proxy again
+        return Fail(Explain(cause, Undo()));
+      }
       return Fail(st.error().WithContext(fmt::format(
           "the move is past its commit point ({} is the primary) and stopped at step {}; fix the cause and run "
           "cutover switchover --resume",
@@ -209,7 +212,7 @@ class Move {
       if (Status st = RestoreReplica(); !st) problems.push_back(st.error().message());
     }
     if (state_.step >= Step::kPause) {
-      if (auto r = proxy_.Resume(); !r) problems.push_back(r.error().message());
+      if (auto r = CallProxy([&] { return proxy_.Resume(); }); !r) problems.push_back(r.error().message());
     }
     state_.in_progress = false;
     if (Status st = SaveMoveState(options_.state_file, state_); !st) problems.push_back(st.error().message());
@@ -437,21 +440,34 @@ class Move {
     return replication::StartReplica(*to_conn_, from_addr, *applied);
   }
 
-  Status Repoint() {
-    Result<nlohmann::json> r = Fail(Error::Io("not tried"));
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      lease_renewed_ = Clock::now();
-      r = proxy_.Repoint(to_.admin.host, to_.admin.port, options_.close_pinned, close_open_transactions_);
-      if (r) break;
+  // Calls the proxy, again every 100 ms while it fails, for as long as its
+  // lease lasts: a proxy restarted by its supervisor comes back paused with
+  // the lease (its state file keeps it) and takes the call; after the lease
+  // it ends the move itself.
+  Result<nlohmann::json> CallProxy(const std::function<Result<nlohmann::json>()>& call) {
+    const auto deadline = Clock::now() + options_.max_pause + kLeaseMargin;
+    for (;;) {
+      const auto called = Clock::now();
+      Result<nlohmann::json> r = call();
+      if (r) {
+        lease_renewed_ = called;
+        return r;
+      }
+      if (Clock::now() + std::chrono::milliseconds(100) > deadline) return r;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+  }
+
+  Status Repoint() {
+    auto r = CallProxy(
+        [&] { return proxy_.Repoint(to_.admin.host, to_.admin.port, options_.close_pinned, close_open_transactions_); });
     if (!r) return Fail(r.error());
     detail_ = fmt::format("{} session(s) moved", (*r)["moved"].get<int>());
     return {};
   }
 
   Status Resume() {
-    auto r = proxy_.Resume();
+    auto r = CallProxy([&] { return proxy_.Resume(); });
     if (!r) return Fail(r.error());
     client_pause_ms_ = MsSince(pause_start_);
     detail_ = fmt::format("clients paused {:.1f} ms in all", client_pause_ms_);

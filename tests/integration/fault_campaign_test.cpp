@@ -13,6 +13,11 @@
 //                       a NetworkLink of the test's own ([replication]
 //                       source_port/target_port), which stops moving bytes
 //                       without closing anything, while both servers keep running
+//   proxy-kill          SIGKILL of the proxy (a `cutover proxy` process here)
+//                       when the orchestrator reports a random step; restarted
+//                       1 s later on the same ports, as a supervisor would
+//   proxy-stop          SIGSTOP of the proxy for 3 s when the orchestrator
+//                       reports a random step
 //   long-transaction    a transaction held open on the primary, bypassing the proxy
 //   ddl                 a DDL burst from a SUPER session straight to the primary
 //   none                a clean move
@@ -30,8 +35,7 @@
 // Not injected here: SIGKILL of a server (a crashed replica restarts writable
 // unless its my.cnf says read_only, which is the operator's configuration,
 // not cutover's; covered by TargetKilledDuringCatchUpRollsBack and the clone
-// tests) and of the proxy (in-process here; see AdminApiTest for a SIGKILLed
-// proxy restarting on its recorded primary).
+// tests).
 #include <signal.h>
 
 #include <cstdlib>
@@ -234,8 +238,20 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     }
   }
   MarkClusterDirty();  // servers are stopped and moved back and forth at random
+  // The proxy runs as a process here, so that it can be killed and stopped.
+  StopInProcessProxy();
+  std::unique_ptr<clone_tests::BackgroundCutover> proxy;
+  const auto start_proxy = [&] {
+    proxy = std::make_unique<clone_tests::BackgroundCutover>(
+        std::vector<std::string>{CUTOVER_BINARY, "proxy", "--config", config});
+    return proxy->WaitForOutput("admin API on", 10s);
+  };
+  ASSERT_TRUE(start_proxy()) << proxy->output();
+  ExpectWorkloadProgress("on the proxy process");
+
   const char* const kFaults[] = {"orchestrator-kill", "orchestrator-stop", "server-stop", "network-cut",
-                                 "long-transaction",  "ddl",               "none"};
+                                 "proxy-kill",        "proxy-stop",        "long-transaction",
+                                 "ddl",               "none"};
   const char* const kSteps[] = {"pause", "fence", "catch-up", "promote", "repoint", "resume", "reverse-replication"};
   WritableSampler sampler(source().RootEndpoint(), target().RootEndpoint());
   int failed_runs = 0;
@@ -252,6 +268,8 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     std::optional<db::Connection> long_transaction;
     std::unique_ptr<DdlBurst> burst;
     std::jthread staller;
+    std::string proxy_after;  // the step after which the proxy is killed or stopped
+    std::string fault_problems;
     if (run.fault == "orchestrator-kill" || run.fault == "orchestrator-stop") {
       run.detail = kSteps[pick(std::size(kSteps))];
       env = fmt::format("CUTOVER_TEST_{}_AFTER_STEP={}", run.fault == "orchestrator-kill" ? "KILL" : "STOP", run.detail);
@@ -276,6 +294,9 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
         std::this_thread::sleep_for(3s);
         l->Restore();
       });
+    } else if (run.fault == "proxy-kill" || run.fault == "proxy-stop") {
+      proxy_after = kSteps[pick(std::size(kSteps) - 2)];  // pause .. repoint: while clients are paused
+      run.detail = "after " + proxy_after;
     } else if (run.fault == "long-transaction") {
       long_transaction.emplace(Root(from));
       for (const char* sql : {"BEGIN", "UPDATE ddl.longtx SET v = v + 1 WHERE id = 1"}) {
@@ -295,10 +316,27 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
         child.Signal(SIGCONT);
       }
     }
+    if (!proxy_after.empty()) {
+      if (!child.WaitForOutput("  " + proxy_after + " ", 60s)) {
+        run.detail += " (not reached)";
+      } else if (run.fault == "proxy-kill") {
+        proxy->Signal(SIGKILL);
+        (void)proxy->Wait(10s);
+        std::this_thread::sleep_for(1s);  // a supervisor's restart delay
+        if (!start_proxy()) fault_problems += " the proxy did not restart: " + proxy->output() + ";";
+      } else {
+        proxy->Signal(SIGSTOP);
+        std::this_thread::sleep_for(3s);
+        proxy->Signal(SIGCONT);
+      }
+    }
     if (burst) {
-      // Stopped once clients run again, so that no statement reaches the old
-      // primary after its fence lifts (a SUPER session would write there).
-      child.WaitForOutput("  resume", 60s);
+      // Stopped while the fence still holds (the re-point happens inside it),
+      // so that no statement reaches the old primary after the fence lifts:
+      // a SUPER session would write there, and cutover can only detect that
+      // (errant GTIDs), not prevent it. A statement already waiting on the
+      // fence is killed by the move before the fence lifts.
+      child.WaitForOutput("  repoint ", 60s);
       burst->RequestStop();
     }
     run.exit_code = child.Wait(120s);
@@ -313,7 +351,7 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     const auto exited = Clock::now();
     while (ProxyStatus().value("paused", false) && Clock::now() - exited < 10s) std::this_thread::sleep_for(10ms);
     run.unpaused_ms = std::chrono::duration<double, std::milli>(Clock::now() - exited).count();
-    std::string problems;
+    std::string problems = fault_problems;
     if (run.unpaused_ms > 3000) problems += fmt::format(" clients were still paused {:.0f} ms after the exit;", run.unpaused_ms);
     run.recovery = FinishRecords(config);
     const std::vector<std::string> writable = WritableServers();
