@@ -188,7 +188,7 @@ class Move {
         const Error cause = LeaseContext(st.error());  // before Undo() calls the proxy again
         return Fail(Explain(cause, Undo()));
       }
-      return Fail(st.error().WithContext(fmt::format(
+      return Fail(LeaseContext(st.error()).WithContext(fmt::format(
           "the move is past its commit point ({} is the primary) and stopped at step {}; fix the cause and run "
           "cutover switchover --resume",
           to_.role, a.name)));
@@ -318,14 +318,16 @@ class Move {
             {"lease_ms", (options_.max_pause + kLeaseMargin).count()}};
   }
 
-  // `e`, saying so when this process was silent for longer than its lease
-  // (stalled, or cut off): the proxy may have ended the move itself and
-  // killed this process's sessions, which is then why `e` happened.
+  // `e`, saying so when the lease at the proxy was not renewed for longer
+  // than it lasts (this process or the proxy stalled, or the network between
+  // them): the proxy may have ended the move itself and killed this process's
+  // sessions, which is then why `e` happened.
   Error LeaseContext(const Error& e) const {
     if (!lease_renewed_ || Clock::now() - *lease_renewed_ <= options_.max_pause + kLeaseMargin) return e;
     return e.WithContext(fmt::format(
-        "this switchover was silent {:.0f} ms, longer than its lease ({} ms): the proxy may have ended the move "
-        "itself (see its log)",
+        "{:.0f} ms passed since this switchover last renewed its lease at the proxy, longer than the lease ({} ms; "
+        "this process or the proxy stalled, or the network between them): the proxy may have ended the move itself "
+        "(see its log)",
         MsSince(*lease_renewed_), (options_.max_pause + kLeaseMargin).count()));
   }
 
@@ -537,7 +539,7 @@ class Move {
       if (Status st = replication::StopAndForgetReplica(*conn); !st) return st;
       replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
       if (Status st = replication::StartReplica(*conn, to_addr, *applied, *threads); !st) {
-        return Fail(st.error().WithContext(fmt::format("re-pointing replica {}", conn->where())));
+        return Fail(LeaseContext(st.error()).WithContext(fmt::format("re-pointing replica {}", conn->where())));
       }
       ++moved;
     }

@@ -135,16 +135,21 @@ class FaultCampaignTest : public SwitchoverFixture {
 
   std::string OtherRole(const std::string& role) { return role == "source" ? "target" : "source"; }
 
-  // The "cutover <command>: ..." error line of an output, cut to 160 characters; "" when none.
+  // The last "cutover switchover: ..." or "cutover rollback: ..." error line
+  // of an output, cut to 400 characters; "" when none.
   static std::string LastError(const std::string& output) {
-    const size_t at = output.rfind("cutover ");
-    if (at == std::string::npos || output.find(": ", at) == std::string::npos) return "";
+    size_t at = std::string::npos;
+    for (const char* prefix : {"cutover switchover: ", "cutover rollback: "}) {
+      for (size_t p = output.find(prefix); p != std::string::npos; p = output.find(prefix, p + 1)) {
+        if ((p == 0 || output[p - 1] == '\n') && (at == std::string::npos || p > at)) at = p;
+      }
+    }
+    if (at == std::string::npos) return "";
     std::string line = output.substr(at, output.find('\n', at) - at);
-    if (line.find("cutover switchover: ") != 0 && line.find("cutover rollback: ") != 0) return "";
     for (char& c : line) {
       if (c == '\t') c = ' ';
     }
-    return line.substr(0, 160);
+    return line.substr(0, 400);
   }
 
   // Waits (up to 20 s) until `replica` replicates from `primary` (reached at
