@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -645,6 +646,50 @@ TEST_F(SwitchoverTest, OrchestratorStalledPastItsLeaseExitsSayingTheProxyEndedTh
   }
   EXPECT_FALSE(LoadState().in_progress);
   FinishAndCheck("source", /*expect_no_errors=*/false);
+}
+
+// A move whose orchestrator died past the commit point, then both servers
+// crashed and came back with the replica metadata a crash inside CHANGE MASTER
+// leaves (an unreadable master.info: SHOW SLAVE STATUS empty, CHANGE MASTER
+// failing with 1201): --resume repeats the promotion and sets up reverse
+// replication over it, and --abort is refused. Before, every --resume failed.
+TEST_F(SwitchoverTest, MoveResumedOverServersRestartedWithGarbageReplicaMetadata) {
+  MarkClusterDirty();  // both servers are restarted
+  constexpr int64_t kMaxPauseMs = 500;
+  const std::string config = WriteConfig(/*catchup_timeout_ms=*/10000, kMaxPauseMs);
+  CommandResult killed = RunShell(
+      fmt::format("CUTOVER_TEST_KILL_AFTER_STEP=promote {} switchover --config {}", CUTOVER_BINARY, config));
+  ASSERT_TRUE(Contains(killed.output, "killed after step promote")) << killed.output;
+  const auto died = Clock::now();
+  while (ProxyStatus().value("paused", true) && Clock::now() - died < seconds(10)) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(ProxyStatus().value("primary", ""), Address("target")) << "the proxy completes a promoted move";
+
+  for (const std::string role : {"target", "source"}) {
+    ASSERT_TRUE(Server(role).Stop());
+    std::ofstream(Server(role).datadir() + "/master.info", std::ios::trunc) << "garbage\n";
+    ASSERT_TRUE(Server(role).Restart());
+  }
+  // What the operator's my.cnf would say: the old primary stays read-only.
+  ASSERT_TRUE(Root("source").Execute("SET GLOBAL read_only = ON"));
+  db::Connection target_root = Root("target");
+  auto status = replication::ReadReplicaStatus(target_root);
+  ASSERT_TRUE(status) << status.error().message();
+  ASSERT_FALSE(status->configured) << "the garbage master.info no longer hides from SHOW SLAVE STATUS";
+
+  CommandResult aborted = RunShell(fmt::format("{} switchover --config {} --abort", CUTOVER_BINARY, config));
+  EXPECT_NE(aborted.exit_code, 0) << aborted.output;
+  EXPECT_TRUE(Contains(aborted.output, "--resume")) << aborted.output;
+
+  CommandResult resumed = RunShell(fmt::format("{} switchover --config {} --resume", CUTOVER_BINARY, config));
+  fmt::print("[resume over garbage replica metadata] exit {}:\n{}", resumed.exit_code, resumed.output);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_FALSE(LoadState().in_progress);
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"target"});
+  ExpectReplicatesFrom("source", "target");
+  ExpectWorkloadProgress("after the resume");
+  FinishAndCheck("target", /*expect_no_errors=*/false);
 }
 
 // 2. The target dies while the orchestrator waits for it to catch up.
