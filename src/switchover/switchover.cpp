@@ -44,6 +44,7 @@ Result<db::Connection> ConnectRole(const ServerRole& r) {
   db::ConnectOptions options;
   options.read_timeout = std::min(r.admin.timeout, kMoveStatementTimeout);
   options.write_timeout = options.read_timeout;
+  options.connect_timeout = std::min(options.connect_timeout, options.read_timeout);
   auto conn = db::Connection::Connect(r.admin, options);
   if (!conn) return Fail(conn.error().WithContext(fmt::format("cannot log in to the {} ([{}])", r.role, r.role)));
   return conn;
@@ -208,11 +209,13 @@ class Move {
     if (state_.step >= Step::kFence) {
       if (Status st = Unfence(); !st) problems.push_back(st.error().message());
     }
-    if (state_.step >= Step::kCatchUp) {
-      if (Status st = RestoreReplica(); !st) problems.push_back(st.error().message());
-    }
+    // Clients resume on the old primary before the new one is put back: a
+    // stalled new primary must not hold them.
     if (state_.step >= Step::kPause) {
       if (auto r = CallProxy([&] { return proxy_.Resume(); }); !r) problems.push_back(r.error().message());
+    }
+    if (state_.step >= Step::kCatchUp) {
+      if (Status st = RestoreReplica(); !st) problems.push_back(st.error().message());
     }
     state_.in_progress = false;
     if (Status st = SaveMoveState(options_.state_file, state_); !st) problems.push_back(st.error().message());
@@ -389,7 +392,14 @@ class Move {
     return fresh->Execute(sql);
   }
 
+  // Waits for the new primary to apply the final position, then reads its
+  // clock for the promotion's deadline.
   Status CatchUp() {
+    if (Status st = WaitForFinalGtid(); !st) return st;
+    return ReadTargetClock();
+  }
+
+  Status WaitForFinalGtid() {
     // Already there? Then how its replication stands does not matter: a
     // promotion cut short by a dead orchestrator (or a target killed between
     // STOP SLAVE and RESET SLAVE ALL) left it stopped or unconfigured.
@@ -420,22 +430,64 @@ class Move {
   // Makes the new primary writable. Its replication threads are left running
   // until reverse replication is set up: the old primary, blocked by the
   // fence, sends nothing more, and stopping them here would lengthen the pause.
+  //
+  // The statement carries a deadline on the new primary's own clock, half
+  // this session's read timeout after the reading that ended catch-up. A server
+  // that stalls with it unread (SIGSTOP, a network that drops packets) and
+  // wakes after this process gave up and rolled back would otherwise become
+  // writable behind the rollback: past the deadline it fails and changes
+  // nothing. (MariaDB's anonymous compound statement; like the fence's
+  // BACKUP STAGE, MySQL has no equivalent.)
   Status Promote() {
-    if (Status st = to_conn_->Execute("SET GLOBAL read_only = OFF"); !st) return st;
+    if (target_clock_.empty()) {  // a move resumed at this step
+      if (Status st = ReadTargetClock(); !st) return st;
+    }
+    const auto window =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::min(to_.admin.timeout, kMoveStatementTimeout)) / 2;
+    const std::string sql = fmt::format(
+        "BEGIN NOT ATOMIC IF UNIX_TIMESTAMP(SYSDATE(6)) <= {} + {:.3f} THEN SET GLOBAL read_only = OFF; ELSE SIGNAL "
+        "SQLSTATE '45000' SET MESSAGE_TEXT = 'cutover: the promotion reached this server after its deadline ({} ms); "
+        "read_only stays ON'; END IF; END",
+        target_clock_, window.count() / 1000.0, window.count());
+    if (Status st = to_conn_->Execute(sql); !st) return st;
     promoted_ = true;
     state_.primary = to_.role;
     return SaveMoveState(options_.state_file, state_);
   }
 
+  // The new primary's clock as UNIX_TIMESTAMP(SYSDATE(6)) prints it.
+  Status ReadTargetClock() {
+    auto now = to_conn_->QueryValue("SELECT UNIX_TIMESTAMP(SYSDATE(6))");
+    if (!now) return Fail(now.error());
+    const std::string reading = now->value_or("");
+    if (reading.empty() || reading.find_first_not_of("0123456789.") != std::string::npos) {
+      return Fail(Error::Malformed(fmt::format("{} answered its clock reading with '{}'", to_conn_->where(), reading)));
+    }
+    target_clock_ = reading;
+    return {};
+  }
+
   // Undo of a promotion that stopped half-way: the new primary replicates again.
   // It restarts from what it applied itself, never from the final position
-  // (which a target stopped early has not reached).
+  // (which a target stopped early has not reached). A promotion whose answer
+  // was lost may have taken effect: the new primary is made read-only again
+  // first, over a new session when the old one is gone.
   Status RestoreReplica() {
+    Status read_only = to_conn_->Execute("SET GLOBAL read_only = ON");
+    if (!read_only && read_only.error().code() == ErrorCode::kIo) {
+      const uint64_t lost = to_conn_->thread_id();
+      auto fresh = ConnectRole(to_);
+      if (!fresh) return Fail(fresh.error());
+      // The lost session's last statement may still run there: ended first.
+      if (Status st = EndConnections(*fresh, {lost}); !st) return st;
+      to_conn_.emplace(std::move(*fresh));
+      read_only = to_conn_->Execute("SET GLOBAL read_only = ON");
+    }
+    if (!read_only) return read_only;
     auto status = replication::ReadReplicaStatus(*to_conn_);
     if (!status) return Fail(status.error());
     if (status->running()) return {};
     replication::SourceAddress from_addr{from_.repl_host, from_.repl_port, options_.repl_user, options_.repl_password};
-    if (Status st = to_conn_->Execute("SET GLOBAL read_only = ON"); !st) return st;
     auto applied = replication::ReadAppliedGtid(*to_conn_);
     if (!applied) return Fail(applied.error());
     if (Status st = replication::StopAndForgetReplica(*to_conn_); !st) return st;
@@ -577,6 +629,7 @@ class Move {
   Clock::time_point pause_start_ = Clock::now();
   Clock::time_point drain_end_ = Clock::now();  // when every session reached a transaction boundary
   double client_pause_ms_ = 0;
+  std::string target_clock_;  // the new primary's clock when catch-up ended, for the promotion's deadline
   bool promoted_ = false;  // the new primary became writable in this run
   bool over_budget_ = false;  // catch-up would have outlasted the pause budget
   bool close_open_transactions_ = false;  // their transactions were killed: close those sessions

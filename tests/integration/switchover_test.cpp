@@ -737,38 +737,50 @@ TEST_F(SwitchoverTest, TargetKilledDuringCatchUpRollsBack) {
 }
 
 
-// A target that stops answering inside the pause (SIGSTOP right after the
-// fence: a hung server, or a network that drops packets) fails the move within
-// the bound its timeout_s sets, naming it; the move is undone and clients
-// resume on the source. After SIGCONT the same move succeeds.
+// A target that stops answering inside the pause (a hung server, or a network
+// that drops packets) fails the move within the bound its timeout_s sets,
+// naming it; the move is undone and clients resume on the source. Stopped
+// right after the fence, the catch-up read meets the stall (or, when SIGSTOP
+// lands late, the promotion); stopped right after catch-up, the promotion
+// always does: its statement waits unread on the stopped server, and after
+// SIGCONT it must not make the target writable behind the rollback. After
+// SIGCONT the same move succeeds.
 TEST_F(SwitchoverTest, TargetStalledInsideThePauseRollsBackWithinItsTimeout) {
-  switchover::SwitchoverOptions options = Options();
-  options.target.admin.timeout = seconds(2);
-  const pid_t target_pid = target().pid();
-  std::atomic<bool> stopped{false};
-  StepLog steps([&](std::string_view step) {
-    if (step != "fence") return;
-    stopped = ::kill(target_pid, SIGSTOP) == 0;
-  });
-  const auto start = Clock::now();
-  auto r = switchover::RunSwitchover(options, "target", steps);
-  const double took_ms = MsSince(start);
-  const bool resumed = ::kill(target_pid, SIGCONT) == 0;
-  ASSERT_TRUE(resumed);
-  ASSERT_TRUE(stopped) << "the target was never stopped (no fence step?)\n" << steps.Text();
-  ASSERT_FALSE(r) << "the move cannot finish while the target is stalled\n" << steps.Text();
-  const std::string message = r.error().message();
-  fmt::print("[switchover] failed after {:.0f} ms as expected: {}\n{}", took_ms, message, steps.Text());
-  EXPECT_TRUE(Contains(message, "rolled back")) << message;
-  EXPECT_TRUE(Contains(message, Address("target"))) << message;
-  EXPECT_TRUE(Contains(message, "no answer within 2 s")) << message;
-  // The catch-up read, then the undo's look at the target's replication: 2 s each.
-  EXPECT_LT(took_ms, 15000) << steps.Text();
-  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
-  EXPECT_FALSE(ProxyStatus().value("paused", true));
-  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
-  EXPECT_FALSE(LoadState().in_progress);
-  ExpectWorkloadProgress("after the automatic rollback");
+  for (const std::string_view stall_after : {"fence", "catch-up"}) {
+    SCOPED_TRACE(fmt::format("target stopped after step {}", stall_after));
+    switchover::SwitchoverOptions options = Options();
+    options.target.admin.timeout = seconds(2);
+    const pid_t target_pid = target().pid();
+    std::atomic<bool> stopped{false};
+    StepLog steps([&](std::string_view step) {
+      if (step != stall_after) return;
+      stopped = ::kill(target_pid, SIGSTOP) == 0;
+    });
+    const auto start = Clock::now();
+    auto r = switchover::RunSwitchover(options, "target", steps);
+    const double took_ms = MsSince(start);
+    const bool resumed = ::kill(target_pid, SIGCONT) == 0;
+    ASSERT_TRUE(resumed);
+    ASSERT_TRUE(stopped) << "the target was never stopped (no " << stall_after << " step?)\n" << steps.Text();
+    ASSERT_FALSE(r) << "the move cannot finish while the target is stalled\n" << steps.Text();
+    const std::string message = r.error().message();
+    fmt::print("[switchover] failed after {:.0f} ms as expected: {}\n{}", took_ms, message, steps.Text());
+    EXPECT_TRUE(Contains(message, "rolled back")) << message;
+    EXPECT_TRUE(Contains(message, Address("target"))) << message;
+    EXPECT_TRUE(Contains(message, "no answer within 2 s")) << message;
+    // The stalled read, then the undo's new session to the target: 2 s each.
+    EXPECT_LT(took_ms, 15000) << steps.Text();
+    // The statement left unread runs now, on a server that woke after its
+    // deadline: watch for it making the target writable.
+    for (int i = 0; i < 15; ++i) {
+      ASSERT_EQ(WritableServers(), std::vector<std::string>{"source"}) << "after " << i * 100 << " ms";
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    EXPECT_FALSE(ProxyStatus().value("paused", true));
+    EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
+    EXPECT_FALSE(LoadState().in_progress);
+    ExpectWorkloadProgress("after the automatic rollback");
+  }
 
   StepLog again;
   auto moved = switchover::RunSwitchover(Options(), "target", again);
