@@ -2,7 +2,8 @@
 # The seeded fault campaign (tests/integration/fault_campaign_test.cpp), long:
 # SEEDS seeds of RUNS moves each, every move with one fault injected (orchestrator
 # SIGKILL or SIGSTOP after a random step, a server SIGSTOPped 3 s at a random
-# moment, a long transaction or a DDL burst straight to the primary, or none).
+# moment, the network between the servers cut 3 s at a random moment, a long
+# transaction or a DDL burst straight to the primary, or none).
 # One TSV line per run in bench/faults/results-<date>.tsv; a summary at the end.
 # Usage: bench/faults/run.sh            (SEEDS="1 2 ... 10", RUNS=12: 120 moves)
 #        SEEDS="7" RUNS=50 bench/faults/run.sh

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "proxy/http_request.h"
+#include "proxy/move_lease.h"
 
 namespace cutover::proxy {
 namespace {
@@ -114,48 +115,6 @@ Result<std::string> Choice(const json& body, const char* name, const char* fallb
   return v.get<std::string>();
 }
 
-// {"host": ..., "port": ...}: the server a move goes to.
-Result<HostPort> Target(const json& body, std::string_view path);
-
-Result<std::vector<uint64_t>> ConnectionIds(const json& move, const char* name) {
-  std::vector<uint64_t> ids;
-  if (!move.contains(name)) return ids;
-  const json& v = move[name];
-  if (!v.is_array()) return Fail(Error::Malformed(fmt::format("move.{} must be an array of connection ids", name)));
-  for (const json& id : v) {
-    if (!id.is_number_unsigned()) return Fail(Error::Malformed(fmt::format("move.{} holds a non-id", name)));
-    ids.push_back(id.get<uint64_t>());
-  }
-  return ids;
-}
-
-// The "move" member of POST /pause: the lease of a switchover (move_lease.h).
-Result<MoveLease> ParseMoveLease(const json& move) {
-  if (!move.is_object()) return Fail(Error::Malformed("move must be an object"));
-  MoveLease lease;
-  auto from = Target(move.value("from", json::object()), "move.from");
-  if (!from) return Fail(from.error());
-  auto to = Target(move.value("to", json::object()), "move.to");
-  if (!to) return Fail(to.error());
-  lease.from = *from;
-  lease.to = *to;
-  const json& ro = move.value("from_was_read_only", json());
-  if (!ro.is_boolean()) return Fail(Error::Malformed("move.from_was_read_only must be true or false"));
-  lease.from_was_read_only = ro.get<bool>();
-  const json& ms = move.value("lease_ms", json());
-  if (!ms.is_number_unsigned() || ms.get<uint64_t>() < 100 || ms.get<uint64_t>() > 3'600'000) {
-    return Fail(Error::Malformed("move.lease_ms must be a whole number of milliseconds from 100 to 3600000"));
-  }
-  lease.duration = std::chrono::milliseconds(ms.get<uint64_t>());
-  auto from_ids = ConnectionIds(move, "from_connection_ids");
-  if (!from_ids) return Fail(from_ids.error());
-  auto to_ids = ConnectionIds(move, "to_connection_ids");
-  if (!to_ids) return Fail(to_ids.error());
-  lease.from_connection_ids = *from_ids;
-  lease.to_connection_ids = *to_ids;
-  return lease;
-}
-
 awaitable<HttpResponse> HandlePause(ProxyServer& server, const json& body) {
   int64_t timeout_ms = server.config().drain_timeout.count();
   if (body.contains("drain_timeout_ms")) {
@@ -180,17 +139,8 @@ awaitable<HttpResponse> HandlePause(ProxyServer& server, const json& body) {
                                    {"busy", busy}});
 }
 
-Result<HostPort> Target(const json& body, std::string_view path) {
-  if (!body.contains("host") || !body["host"].is_string() || body["host"].get<std::string>().empty() ||
-      !body.contains("port") || !body["port"].is_number_unsigned() || body["port"].get<uint64_t>() == 0 ||
-      body["port"].get<uint64_t>() > 65535) {
-    return Fail(Error::Malformed(fmt::format("{} needs {{\"host\": string, \"port\": 1-65535}}", path)));
-  }
-  return HostPort{body["host"].get<std::string>(), body["port"].get<uint16_t>()};
-}
-
 awaitable<HttpResponse> HandlePrepare(ProxyServer& server, const json& body) {
-  const auto target = Target(body, "prepare");
+  const auto target = ParseHostPort(body, "prepare");
   if (!target) co_return ErrorResponse(400, target.error().message());
   const PrepareResult r = co_await server.Prepare(*target);
   co_return JsonResponse(200, json{{"target", r.target.ToString()}, {"warmed", r.warmed},
@@ -199,7 +149,7 @@ awaitable<HttpResponse> HandlePrepare(ProxyServer& server, const json& body) {
 }
 
 awaitable<HttpResponse> HandleRepoint(ProxyServer& server, const json& body) {
-  const auto parsed = Target(body, "repoint");
+  const auto parsed = ParseHostPort(body, "repoint");
   if (!parsed) co_return ErrorResponse(400, parsed.error().message());
   const auto pinned = Choice(body, "pinned", "refuse", "close");
   if (!pinned) co_return ErrorResponse(400, pinned.error().message());

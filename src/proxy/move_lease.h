@@ -13,7 +13,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "common/error.h"
 #include "proxy/proxy_config.h"
@@ -28,6 +31,14 @@ struct MoveLease {
   std::vector<uint64_t> to_connection_ids;    // ... and on `to`
   std::chrono::milliseconds duration{0};     // renewed by each call of the switchover
 };
+
+// {"host": string, "port": 1-65535}; kMalformed naming `path` otherwise.
+[[nodiscard]] Result<HostPort> ParseHostPort(const nlohmann::json& value, std::string_view path);
+// The lease as POST /pause's "move" member carries it, and the proxy's state
+// file keeps it: {from, to, from_was_read_only, from_connection_ids,
+// to_connection_ids, lease_ms}. kMalformed names the first bad member.
+[[nodiscard]] Result<MoveLease> ParseMoveLease(const nlohmann::json& move);
+nlohmann::json MoveLeaseJson(const MoveLease& lease);
 
 enum class MoveOutcome {
   kUndone,     // `from` is the writable primary again: clients resume on it

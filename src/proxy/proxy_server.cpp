@@ -169,13 +169,15 @@ ProxyServer::~ProxyServer() { Stop(); }
 
 
 Status ProxyServer::Start() {
+  std::optional<MoveLease> interrupted_move;
   if (!config_.state_file.empty()) {
-    auto saved = LoadPrimary(config_.state_file);
+    auto saved = LoadProxyState(config_.state_file);
     if (!saved) return Fail(saved.error());
-    if (*saved) {
-      spdlog::info("primary {} restored from {}", (*saved)->ToString(), config_.state_file);
-      shared_.SetPrimary(**saved);
+    if (saved->primary) {
+      spdlog::info("primary {} restored from {}", saved->primary->ToString(), config_.state_file);
+      shared_.SetPrimary(*saved->primary);
     }
+    interrupted_move = saved->move;
   }
   auto acceptor = Listen(control_, config_.listen, "proxy.listen");
   if (!acceptor) return Fail(acceptor.error());
@@ -192,6 +194,20 @@ Status ProxyServer::Start() {
   } else {
     spdlog::warn("primary {} is not reachable now ({}); clients will get errors until it is",
                  shared_.Primary().ToString(), greeting.error().message());
+  }
+  if (interrupted_move) {
+    // This process died while a move held clients paused. Come back paused,
+    // with the move's lease: the switchover may still call; if it does not,
+    // the guardian ends the move as if this process had never stopped.
+    shared_.paused = true;
+    paused_at_ = Clock::now();
+    lease_ = std::move(interrupted_move);
+    lease_in_state_file_ = true;
+    ArmMaxPause();
+    ArmLease();
+    spdlog::warn("restarted in the middle of a move from {} to {} (state file): clients wait; the switchover has {} "
+                 "ms to call again, then this proxy ends the move itself",
+                 lease_->from.ToString(), lease_->to.ToString(), lease_->duration.count());
   }
   for (auto& w : workers_) w->StartThread();
   asio::co_spawn(control_, AcceptLoop(), asio::detached);
@@ -330,6 +346,17 @@ awaitable<void> ProxyServer::AfterGuardian(MoveLease lease, Result<MoveOutcome> 
   co_await Resume();
 }
 
+void ProxyServer::PersistState(const HostPort& primary) {
+  if (config_.state_file.empty()) return;
+  Status saved = SaveProxyState(config_.state_file, {primary, lease_});
+  if (!saved) {
+    spdlog::error("{}: a proxy restarted now would not know {}", saved.error().message(),
+                  lease_ ? "the move in progress" : "that the move is over");
+    return;
+  }
+  lease_in_state_file_ = lease_.has_value();
+}
+
 awaitable<PauseResult> ProxyServer::Pause(std::chrono::milliseconds drain_timeout, std::optional<MoveLease> lease) {
   if (!shared_.paused.exchange(true)) {
     paused_at_ = Clock::now();
@@ -339,6 +366,7 @@ awaitable<PauseResult> ProxyServer::Pause(std::chrono::milliseconds drain_timeou
   if (lease) {
     lease_ = std::move(lease);
     ArmLease();
+    PersistState(shared_.Primary());
   }
   const auto start = Clock::now();
   PauseResult result;
@@ -364,6 +392,7 @@ awaitable<void> ProxyServer::Resume() {
   max_pause_timer_.cancel();
   lease_.reset();
   lease_timer_.cancel();
+  if (lease_in_state_file_) PersistState(shared_.Primary());
   for (auto& w : workers_) {
     ProxyWorker& worker = *w;
     asio::post(worker.context(), [&worker] {
@@ -445,7 +474,8 @@ awaitable<Result<RepointResult>> ProxyServer::Repoint(HostPort target, PinnedPol
   }
   Status saved;
   if (failures.empty() && !repoint_cancelled_ && !config_.state_file.empty()) {
-    saved = SavePrimary(config_.state_file, target);
+    saved = SaveProxyState(config_.state_file, {target, lease_});
+    if (saved) lease_in_state_file_ = lease_.has_value();
   }
   const bool commit = failures.empty() && !repoint_cancelled_ && saved;
   std::vector<uint32_t> doomed;

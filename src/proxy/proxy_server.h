@@ -128,6 +128,9 @@ class ProxyServer {
   void ArmMaxPause();
   // (Re)starts the lease timer of lease_. REQUIRES: lease_.
   void ArmLease();
+  // Writes the primary and lease_ to the state file (when there is one); a
+  // failure is logged: the pause or resume it follows stands.
+  void PersistState(const HostPort& primary);
   // Acts on what the guardian decided for the pause `generation`.
   awaitable<void> AfterGuardian(MoveLease lease, Result<MoveOutcome> outcome, uint64_t generation);
 
@@ -148,6 +151,7 @@ class ProxyServer {
   bool repointing_ = false;
   bool repoint_cancelled_ = false;  // Did max_pause end the pause mid re-point?
   std::optional<MoveLease> lease_;  // of the move in progress; cleared by Resume()
+  bool lease_in_state_file_ = false;  // Does the state file hold a lease Resume() must clear?
   asio::steady_timer lease_timer_{control_};
   bool guardian_running_ = false;  // Is the guardian ending the move?
 

@@ -7,23 +7,31 @@
 
 namespace cutover::proxy {
 
-Result<std::optional<HostPort>> LoadPrimary(const std::string& path) {
+Result<ProxyState> LoadProxyState(const std::string& path) {
   auto text = ReadFileIfExists(path);
   if (!text) return Fail(text.error().WithContext("state file"));
-  if (!*text) return std::optional<HostPort>{};
-  auto json = nlohmann::json::parse(**text, nullptr, false);
-  if (json.is_discarded() || !json.contains("primary") || !json["primary"].contains("host") ||
-      !json["primary"]["host"].is_string() || !json["primary"].contains("port") ||
-      !json["primary"]["port"].is_number_unsigned()) {
+  if (!*text) return ProxyState{};
+  const auto not_ours = [&](std::string_view why) {
     return Fail(Error::Config(fmt::format(
-        "state file {}: not a cutover state file; fix or remove it (removing makes the proxy use [source])", path)));
+        "state file {}: {}; fix or remove it (removing makes the proxy use [source] and forget a move in progress)",
+        path, why)));
+  };
+  auto json = nlohmann::json::parse(**text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return not_ours("not a cutover state file");
+  auto primary = ParseHostPort(json.value("primary", nlohmann::json()), "primary");
+  if (!primary) return not_ours(primary.error().message());
+  ProxyState state{*primary, std::nullopt};
+  if (json.contains("move")) {
+    auto move = ParseMoveLease(json["move"]);
+    if (!move) return not_ours(move.error().message());
+    state.move = std::move(*move);
   }
-  return std::optional<HostPort>(
-      HostPort{json["primary"]["host"].get<std::string>(), json["primary"]["port"].get<uint16_t>()});
+  return state;
 }
 
-Status SavePrimary(const std::string& path, const HostPort& primary) {
-  nlohmann::json json = {{"primary", {{"host", primary.host}, {"port", primary.port}}}};
+Status SaveProxyState(const std::string& path, const ProxyState& state) {
+  nlohmann::json json = {{"primary", {{"host", state.primary->host}, {"port", state.primary->port}}}};
+  if (state.move) json["move"] = MoveLeaseJson(*state.move);
   if (Status st = WriteFileAtomically(path, json.dump(2) + "\n"); !st) return Fail(st.error().WithContext("state file"));
   return {};
 }

@@ -25,7 +25,7 @@ struct ReplicaStatus {
   bool configured = false;  // false: the server is not a replica
   std::string source_host;
   uint16_t source_port = 0;
-  std::string io_running;   // "Yes", "No" or "Connecting"
+  std::string io_running;   // "Yes", "No", "Connecting" or (MariaDB 10.11, starting) "Preparing"
   std::string sql_running;  // "Yes" or "No"
   std::optional<int64_t> seconds_behind;  // NULL while a thread is stopped
   std::string last_io_error;

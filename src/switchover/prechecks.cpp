@@ -1,7 +1,9 @@
 #include "switchover/prechecks.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -20,6 +22,17 @@ std::string Join(const std::vector<std::string>& items) {
 
 Status CheckReplication(const SwitchoverOptions& options, const ServerRole& from, db::Connection& to_conn) {
   auto status = replication::ReadReplicaStatus(to_conn);
+  // Right after a move (or a restart) the replica's IO thread is still
+  // connecting ("Preparing", "Connecting"): give it kConnectGrace to get there
+  // instead of refusing a rollback run straight after a switchover.
+  constexpr std::chrono::seconds kConnectGrace{5};
+  const auto deadline = std::chrono::steady_clock::now() + kConnectGrace;
+  while (status && !status->running() && status->sql_running == "Yes" &&
+         (status->io_running == "Preparing" || status->io_running == "Connecting") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = replication::ReadReplicaStatus(to_conn);
+  }
   if (!status) return Fail(status.error());
   if (!status->running()) {
     return Fail(Error::Precondition(fmt::format("{} {}: {}; it must replicate from the primary to take over",

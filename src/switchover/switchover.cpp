@@ -44,6 +44,7 @@ Result<db::Connection> ConnectRole(const ServerRole& r) {
   db::ConnectOptions options;
   options.read_timeout = std::min(r.admin.timeout, kMoveStatementTimeout);
   options.write_timeout = options.read_timeout;
+  options.connect_timeout = std::min(options.connect_timeout, options.read_timeout);
   auto conn = db::Connection::Connect(r.admin, options);
   if (!conn) return Fail(conn.error().WithContext(fmt::format("cannot log in to the {} ([{}])", r.role, r.role)));
   return conn;
@@ -184,8 +185,11 @@ class Move {
       Status st = Timed(a.name, [&] { return (this->*a.run)(); });
       if (st) continue;
       // Until the new primary is writable, failing means going back.
-      if (!Committed()) return Fail(Explain(st.error(), Undo()));
-      return Fail(st.error().WithContext(fmt::format(
+      if (!Committed()) {
+        const Error cause = LeaseContext(st.error());  // before Undo() calls the proxy again
+        return Fail(Explain(cause, Undo()));
+      }
+      return Fail(LeaseContext(st.error()).WithContext(fmt::format(
           "the move is past its commit point ({} is the primary) and stopped at step {}; fix the cause and run "
           "cutover switchover --resume",
           to_.role, a.name)));
@@ -205,11 +209,13 @@ class Move {
     if (state_.step >= Step::kFence) {
       if (Status st = Unfence(); !st) problems.push_back(st.error().message());
     }
+    // Clients resume on the old primary before the new one is put back: a
+    // stalled new primary must not hold them.
+    if (state_.step >= Step::kPause) {
+      if (auto r = CallProxy([&] { return proxy_.Resume(); }); !r) problems.push_back(r.error().message());
+    }
     if (state_.step >= Step::kCatchUp) {
       if (Status st = RestoreReplica(); !st) problems.push_back(st.error().message());
-    }
-    if (state_.step >= Step::kPause) {
-      if (auto r = proxy_.Resume(); !r) problems.push_back(r.error().message());
     }
     state_.in_progress = false;
     if (Status st = SaveMoveState(options_.state_file, state_); !st) problems.push_back(st.error().message());
@@ -268,6 +274,7 @@ class Move {
     }
     pause_start_ = Clock::now();
     drain_end_ = pause_start_;
+    lease_renewed_ = Clock::now();
     auto r = proxy_.Pause(options_.drain_timeout, Lease());
     if (!r) return Fail(r.error());
     if (!(*r)["drained"].get<bool>() && options_.kill_open_transactions) {
@@ -280,6 +287,7 @@ class Move {
       if (!killed) return Fail(killed.error());
       detail_ = fmt::format("killed {} open transaction(s)", killed->size());
       close_open_transactions_ = true;
+      lease_renewed_ = Clock::now();
       r = proxy_.Pause(std::chrono::milliseconds(500), Lease());
       if (!r) return Fail(r.error());
     }
@@ -303,14 +311,27 @@ class Move {
   // calling it (proxy/move_lease.h): renewed by every pause and re-point call,
   // it outlasts the longest quiet stretch of a live move (fence, catch-up and
   // promotion fit in max_pause) by kLeaseMargin.
+  static constexpr std::chrono::milliseconds kLeaseMargin{1000};
   nlohmann::json Lease() const {
-    constexpr std::chrono::milliseconds kLeaseMargin{1000};
     return {{"from", {{"host", from_.admin.host}, {"port", from_.admin.port}}},
             {"to", {{"host", to_.admin.host}, {"port", to_.admin.port}}},
             {"from_was_read_only", state_.from_was_read_only},
             {"from_connection_ids", own_ids_on_from_},
             {"to_connection_ids", {to_conn_->thread_id()}},
             {"lease_ms", (options_.max_pause + kLeaseMargin).count()}};
+  }
+
+  // `e`, saying so when the lease at the proxy was not renewed for longer
+  // than it lasts (this process or the proxy stalled, or the network between
+  // them): the proxy may have ended the move itself and killed this process's
+  // sessions, which is then why `e` happened.
+  Error LeaseContext(const Error& e) const {
+    if (!lease_renewed_ || Clock::now() - *lease_renewed_ <= options_.max_pause + kLeaseMargin) return e;
+    return e.WithContext(fmt::format(
+        "{:.0f} ms passed since this switchover last renewed its lease at the proxy, longer than the lease ({} ms; "
+        "this process or the proxy stalled, or the network between them): the proxy may have ended the move itself "
+        "(see its log)",
+        MsSince(*lease_renewed_), (options_.max_pause + kLeaseMargin).count()));
   }
 
   // The proxy's own backend connections on the old primary: drained, never
@@ -371,7 +392,14 @@ class Move {
     return fresh->Execute(sql);
   }
 
+  // Waits for the new primary to apply the final position, then reads its
+  // clock for the promotion's deadline.
   Status CatchUp() {
+    if (Status st = WaitForFinalGtid(); !st) return st;
+    return ReadTargetClock();
+  }
+
+  Status WaitForFinalGtid() {
     // Already there? Then how its replication stands does not matter: a
     // promotion cut short by a dead orchestrator (or a target killed between
     // STOP SLAVE and RESET SLAVE ALL) left it stopped or unconfigured.
@@ -402,42 +430,98 @@ class Move {
   // Makes the new primary writable. Its replication threads are left running
   // until reverse replication is set up: the old primary, blocked by the
   // fence, sends nothing more, and stopping them here would lengthen the pause.
+  //
+  // The statement carries a deadline on the new primary's own clock, half
+  // this session's read timeout after the reading that ended catch-up. A server
+  // that stalls with it unread (SIGSTOP, a network that drops packets) and
+  // wakes after this process gave up and rolled back would otherwise become
+  // writable behind the rollback: past the deadline it fails and changes
+  // nothing. (MariaDB's anonymous compound statement; like the fence's
+  // BACKUP STAGE, MySQL has no equivalent.)
   Status Promote() {
-    if (Status st = to_conn_->Execute("SET GLOBAL read_only = OFF"); !st) return st;
+    if (target_clock_.empty()) {  // a move resumed at this step
+      if (Status st = ReadTargetClock(); !st) return st;
+    }
+    const auto window =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::min(to_.admin.timeout, kMoveStatementTimeout)) / 2;
+    const std::string sql = fmt::format(
+        "BEGIN NOT ATOMIC IF UNIX_TIMESTAMP(SYSDATE(6)) <= {} + {:.3f} THEN SET GLOBAL read_only = OFF; ELSE SIGNAL "
+        "SQLSTATE '45000' SET MESSAGE_TEXT = 'cutover: the promotion reached this server after its deadline ({} ms); "
+        "read_only stays ON'; END IF; END",
+        target_clock_, window.count() / 1000.0, window.count());
+    if (Status st = to_conn_->Execute(sql); !st) return st;
     promoted_ = true;
     state_.primary = to_.role;
     return SaveMoveState(options_.state_file, state_);
   }
 
+  // The new primary's clock as UNIX_TIMESTAMP(SYSDATE(6)) prints it.
+  Status ReadTargetClock() {
+    auto now = to_conn_->QueryValue("SELECT UNIX_TIMESTAMP(SYSDATE(6))");
+    if (!now) return Fail(now.error());
+    const std::string reading = now->value_or("");
+    if (reading.empty() || reading.find_first_not_of("0123456789.") != std::string::npos) {
+      return Fail(Error::Malformed(fmt::format("{} answered its clock reading with '{}'", to_conn_->where(), reading)));
+    }
+    target_clock_ = reading;
+    return {};
+  }
+
   // Undo of a promotion that stopped half-way: the new primary replicates again.
   // It restarts from what it applied itself, never from the final position
-  // (which a target stopped early has not reached).
+  // (which a target stopped early has not reached). A promotion whose answer
+  // was lost may have taken effect: the new primary is made read-only again
+  // first, over a new session when the old one is gone.
   Status RestoreReplica() {
+    Status read_only = to_conn_->Execute("SET GLOBAL read_only = ON");
+    if (!read_only && read_only.error().code() == ErrorCode::kIo) {
+      const uint64_t lost = to_conn_->thread_id();
+      auto fresh = ConnectRole(to_);
+      if (!fresh) return Fail(fresh.error());
+      // The lost session's last statement may still run there: ended first.
+      if (Status st = EndConnections(*fresh, {lost}); !st) return st;
+      to_conn_.emplace(std::move(*fresh));
+      read_only = to_conn_->Execute("SET GLOBAL read_only = ON");
+    }
+    if (!read_only) return read_only;
     auto status = replication::ReadReplicaStatus(*to_conn_);
     if (!status) return Fail(status.error());
     if (status->running()) return {};
     replication::SourceAddress from_addr{from_.repl_host, from_.repl_port, options_.repl_user, options_.repl_password};
-    if (Status st = to_conn_->Execute("SET GLOBAL read_only = ON"); !st) return st;
     auto applied = replication::ReadAppliedGtid(*to_conn_);
     if (!applied) return Fail(applied.error());
     if (Status st = replication::StopAndForgetReplica(*to_conn_); !st) return st;
     return replication::StartReplica(*to_conn_, from_addr, *applied);
   }
 
-  Status Repoint() {
-    Result<nlohmann::json> r = Fail(Error::Io("not tried"));
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      r = proxy_.Repoint(to_.admin.host, to_.admin.port, options_.close_pinned, close_open_transactions_);
-      if (r) break;
+  // Calls the proxy, again every 100 ms while it fails, for as long as its
+  // lease lasts: a proxy restarted by its supervisor comes back paused with
+  // the lease (its state file keeps it) and takes the call; after the lease
+  // it ends the move itself.
+  Result<nlohmann::json> CallProxy(const std::function<Result<nlohmann::json>()>& call) {
+    const auto deadline = Clock::now() + options_.max_pause + kLeaseMargin;
+    for (;;) {
+      const auto called = Clock::now();
+      Result<nlohmann::json> r = call();
+      if (r) {
+        lease_renewed_ = called;
+        return r;
+      }
+      if (Clock::now() + std::chrono::milliseconds(100) > deadline) return r;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+  }
+
+  Status Repoint() {
+    auto r = CallProxy(
+        [&] { return proxy_.Repoint(to_.admin.host, to_.admin.port, options_.close_pinned, close_open_transactions_); });
     if (!r) return Fail(r.error());
     detail_ = fmt::format("{} session(s) moved", (*r)["moved"].get<int>());
     return {};
   }
 
   Status Resume() {
-    auto r = proxy_.Resume();
+    auto r = CallProxy([&] { return proxy_.Resume(); });
     if (!r) return Fail(r.error());
     client_pause_ms_ = MsSince(pause_start_);
     detail_ = fmt::format("clients paused {:.1f} ms in all", client_pause_ms_);
@@ -507,7 +591,7 @@ class Move {
       if (Status st = replication::StopAndForgetReplica(*conn); !st) return st;
       replication::SourceAddress to_addr{to_.repl_host, to_.repl_port, options_.repl_user, options_.repl_password};
       if (Status st = replication::StartReplica(*conn, to_addr, *applied, *threads); !st) {
-        return Fail(st.error().WithContext(fmt::format("re-pointing replica {}", conn->where())));
+        return Fail(LeaseContext(st.error()).WithContext(fmt::format("re-pointing replica {}", conn->where())));
       }
       ++moved;
     }
@@ -540,10 +624,12 @@ class Move {
   std::optional<db::Connection> from_conn_;
   std::optional<db::Connection> fence_conn_;  // on the old primary, holds the BACKUP STAGE locks
   std::vector<uint64_t> own_ids_on_from_;     // the server's ids of from_conn_ and fence_conn_
+  std::optional<Clock::time_point> lease_renewed_;  // the last call that renewed the proxy's lease
   std::optional<db::Connection> to_conn_;
   Clock::time_point pause_start_ = Clock::now();
   Clock::time_point drain_end_ = Clock::now();  // when every session reached a transaction boundary
   double client_pause_ms_ = 0;
+  std::string target_clock_;  // the new primary's clock when catch-up ended, for the promotion's deadline
   bool promoted_ = false;  // the new primary became writable in this run
   bool over_budget_ = false;  // catch-up would have outlasted the pause budget
   bool close_open_transactions_ = false;  // their transactions were killed: close those sessions

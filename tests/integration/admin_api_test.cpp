@@ -398,5 +398,42 @@ TEST_F(AdminApiTest, ProxyKilledAndRestartedComesBackOnTheRecordedPrimary) {
   EXPECT_NE(status.body.find(fmt::format("127.0.0.1:{}", target->port())), std::string::npos) << status.body;
 }
 
+
+// The proxy process SIGKILLed while a move's lease holds clients paused: it
+// comes back paused with the same lease (its state file keeps it), so that
+// clients are not sent to a fenced old primary; the switchover's next call, or
+// the guardian when the lease runs out, ends the pause. Once resumed, a
+// restart is an ordinary one.
+TEST_F(AdminApiTest, ProxyKilledDuringAMoveComesBackPausedWithTheLease) {
+  const std::string lease = fmt::format(
+      R"({{"drain_timeout_ms": 3000, "move": {{"from": {{"host": "127.0.0.1", "port": {}}}, "to": {{"host": )"
+      R"("127.0.0.1", "port": 1}}, "from_was_read_only": false, "from_connection_ids": [12345], "lease_ms": 60000}}}})",
+      source_->port());
+  const Reply paused = Curl("POST", "/pause", lease);
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  stop_ = true;
+  proxy_->Signal(SIGKILL);
+  proxy_->Wait(10s);
+  clients_.clear();  // their connections died with the proxy (joined only now: paused, they would wait)
+  ASSERT_NO_FATAL_FAILURE(StartProxyProcess());
+  EXPECT_NE(proxy_->output().find("restarted in the middle of a move"), std::string::npos) << proxy_->output();
+  Reply status = Curl("GET", "/status");
+  ASSERT_EQ(status.status, 200) << status.body;
+  EXPECT_TRUE(nlohmann::json::parse(status.body).value("paused", false)) << status.body;
+
+  ASSERT_EQ(Curl("POST", "/resume", "{}").status, 200);
+  proxy_->Signal(SIGKILL);
+  proxy_->Wait(10s);
+  ASSERT_NO_FATAL_FAILURE(StartProxyProcess());
+  EXPECT_EQ(proxy_->output().find("restarted in the middle of a move"), std::string::npos) << proxy_->output();
+  status = Curl("GET", "/status");
+  ASSERT_EQ(status.status, 200) << status.body;
+  EXPECT_FALSE(nlohmann::json::parse(status.body).value("paused", true)) << status.body;
+  auto conn = db::Connection::Connect(ProxyEndpoint());
+  ASSERT_TRUE(conn) << conn.error().message();
+  auto one = conn->QueryValue("SELECT 1");
+  ASSERT_TRUE(one) << one.error().message();
+}
+
 }  // namespace
 }  // namespace cutover::testing

@@ -6,7 +6,18 @@
 //   orchestrator-stop   SIGSTOP after a step for 3 s (CUTOVER_TEST_STOP_AFTER_STEP):
 //                       a hung process, or one cut off from the network
 //   server-stop         SIGSTOP of the source or the target for 3 s at a random
-//                       moment: a hung server, or a network cut to it
+//                       moment: a hung server, or a network cut between it and
+//                       everyone (orchestrator, proxy, the other server)
+//   network-cut         the network between the two servers cut for 3 s at a
+//                       random moment: each server's replication port is behind
+//                       a NetworkLink of the test's own ([replication]
+//                       source_port/target_port), which stops moving bytes
+//                       without closing anything, while both servers keep running
+//   proxy-kill          SIGKILL of the proxy (a `cutover proxy` process here)
+//                       when the orchestrator reports a random step; restarted
+//                       1 s later on the same ports, as a supervisor would
+//   proxy-stop          SIGSTOP of the proxy for 3 s when the orchestrator
+//                       reports a random step
 //   long-transaction    a transaction held open on the primary, bypassing the proxy
 //   ddl                 a DDL burst from a SUPER session straight to the primary
 //   none                a clean move
@@ -24,8 +35,7 @@
 // Not injected here: SIGKILL of a server (a crashed replica restarts writable
 // unless its my.cnf says read_only, which is the operator's configuration,
 // not cutover's; covered by TargetKilledDuringCatchUpRollsBack and the clone
-// tests) and of the proxy (in-process here; see AdminApiTest for a SIGKILLed
-// proxy restarting on its recorded primary).
+// tests).
 #include <signal.h>
 
 #include <cstdlib>
@@ -38,6 +48,7 @@
 #include <gtest/gtest.h>
 
 #include "clone_fixture.h"
+#include "network_link.h"
 #include "replication/replica.h"
 #include "switchover_fixture.h"
 
@@ -124,20 +135,26 @@ class FaultCampaignTest : public SwitchoverFixture {
 
   std::string OtherRole(const std::string& role) { return role == "source" ? "target" : "source"; }
 
-  // The "cutover <command>: ..." error line of an output, cut to 160 characters; "" when none.
+  // The last "cutover switchover: ..." or "cutover rollback: ..." error line
+  // of an output, cut to 400 characters; "" when none.
   static std::string LastError(const std::string& output) {
-    const size_t at = output.rfind("cutover ");
-    if (at == std::string::npos || output.find(": ", at) == std::string::npos) return "";
+    size_t at = std::string::npos;
+    for (const char* prefix : {"cutover switchover: ", "cutover rollback: "}) {
+      for (size_t p = output.find(prefix); p != std::string::npos; p = output.find(prefix, p + 1)) {
+        if ((p == 0 || output[p - 1] == '\n') && (at == std::string::npos || p > at)) at = p;
+      }
+    }
+    if (at == std::string::npos) return "";
     std::string line = output.substr(at, output.find('\n', at) - at);
-    if (line.find("cutover switchover: ") != 0 && line.find("cutover rollback: ") != 0) return "";
     for (char& c : line) {
       if (c == '\t') c = ' ';
     }
-    return line.substr(0, 160);
+    return line.substr(0, 400);
   }
 
-  // Waits (up to 20 s) until `replica` replicates from `primary` with both threads running.
-  bool ReplicatesFrom(const std::string& replica, const std::string& primary, std::string& seen) {
+  // Waits (up to 20 s) until `replica` replicates from `primary` (reached at
+  // `primary_port`) with both threads running.
+  bool ReplicatesFrom(const std::string& replica, uint16_t primary_port, std::string& seen) {
     const auto deadline = Clock::now() + 20s;
     for (;;) {
       auto conn = Server(replica).ConnectRoot();
@@ -145,7 +162,7 @@ class FaultCampaignTest : public SwitchoverFixture {
         auto status = replication::ReadReplicaStatus(*conn);
         if (status) {
           seen = status->Describe();
-          if (status->running() && status->source_port == Server(primary).port()) return true;
+          if (status->running() && status->source_port == primary_port) return true;
         } else {
           seen = status.error().message();
         }
@@ -188,7 +205,34 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
   const char* log_path = std::getenv("CUTOVER_FAULT_LOG");
   std::mt19937 rng(static_cast<uint32_t>(seed));
   auto pick = [&](int n) { return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng)); };
+  // The servers reach each other through links that a network-cut fault cuts.
+  NetworkLink source_link(source().host(), source().port());
+  NetworkLink target_link(target().host(), target().port());
+  ASSERT_FALSE(HasFailure());
+  auto link = [&](const std::string& role) -> NetworkLink& { return role == "source" ? source_link : target_link; };
   const std::string config = WriteConfig(/*catchup_timeout_ms=*/10000, /*max_pause_ms=*/500);
+  {
+    std::ifstream in(config);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string section = "[replication]\n";
+    const size_t at = text.find(section);
+    ASSERT_NE(at, std::string::npos) << text;
+    text.insert(at + section.size(),
+                fmt::format("source_host = \"127.0.0.1\"\nsource_port = {}\ntarget_host = \"127.0.0.1\"\ntarget_port = {}\n",
+                            source_link.port(), target_link.port()));
+    std::ofstream(config) << text;
+    // The clone made the target replicate from the source's own port: move it onto the link.
+    db::Connection t = Root("target");
+    Status stopped = replication::StopAndForgetReplica(t);
+    ASSERT_TRUE(stopped) << stopped.error().message();
+    auto applied = replication::ReadAppliedGtid(t);
+    ASSERT_TRUE(applied) << applied.error().message();
+    Status started = replication::StartReplica(
+        t, {"127.0.0.1", source_link.port(), kSwReplUser, kSwReplPassword}, *applied, /*parallel_threads=*/2);
+    ASSERT_TRUE(started) << started.error().message();
+    std::string seen;
+    ASSERT_TRUE(ReplicatesFrom("target", source_link.port(), seen)) << seen;
+  }
   {
     db::Connection root = Root("source");
     for (const char* sql : {"CREATE DATABASE IF NOT EXISTS ddl",
@@ -199,8 +243,20 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     }
   }
   MarkClusterDirty();  // servers are stopped and moved back and forth at random
-  const char* const kFaults[] = {"orchestrator-kill", "orchestrator-stop", "server-stop",
-                                 "long-transaction",  "ddl",               "none"};
+  // The proxy runs as a process here, so that it can be killed and stopped.
+  StopInProcessProxy();
+  std::unique_ptr<clone_tests::BackgroundCutover> proxy;
+  const auto start_proxy = [&] {
+    proxy = std::make_unique<clone_tests::BackgroundCutover>(
+        std::vector<std::string>{CUTOVER_BINARY, "proxy", "--config", config});
+    return proxy->WaitForOutput("admin API on", 10s);
+  };
+  ASSERT_TRUE(start_proxy()) << proxy->output();
+  ExpectWorkloadProgress("on the proxy process");
+
+  const char* const kFaults[] = {"orchestrator-kill", "orchestrator-stop", "server-stop", "network-cut",
+                                 "proxy-kill",        "proxy-stop",        "long-transaction",
+                                 "ddl",               "none"};
   const char* const kSteps[] = {"pause", "fence", "catch-up", "promote", "repoint", "resume", "reverse-replication"};
   WritableSampler sampler(source().RootEndpoint(), target().RootEndpoint());
   int failed_runs = 0;
@@ -217,6 +273,8 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     std::optional<db::Connection> long_transaction;
     std::unique_ptr<DdlBurst> burst;
     std::jthread staller;
+    std::string proxy_after;  // the step after which the proxy is killed or stopped
+    std::string fault_problems;
     if (run.fault == "orchestrator-kill" || run.fault == "orchestrator-stop") {
       run.detail = kSteps[pick(std::size(kSteps))];
       env = fmt::format("CUTOVER_TEST_{}_AFTER_STEP={}", run.fault == "orchestrator-kill" ? "KILL" : "STOP", run.detail);
@@ -231,6 +289,19 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
         std::this_thread::sleep_for(3s);
         ::kill(pid, SIGCONT);
       });
+    } else if (run.fault == "network-cut") {
+      const std::string into = pick(2) == 0 ? from : to;
+      const int delay_ms = pick(400);
+      run.detail = fmt::format("to {} after {} ms", into, delay_ms);
+      staller = std::jthread([l = &link(into), delay_ms] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        l->Cut();
+        std::this_thread::sleep_for(3s);
+        l->Restore();
+      });
+    } else if (run.fault == "proxy-kill" || run.fault == "proxy-stop") {
+      proxy_after = kSteps[pick(std::size(kSteps) - 2)];  // pause .. repoint: while clients are paused
+      run.detail = "after " + proxy_after;
     } else if (run.fault == "long-transaction") {
       long_transaction.emplace(Root(from));
       for (const char* sql : {"BEGIN", "UPDATE ddl.longtx SET v = v + 1 WHERE id = 1"}) {
@@ -250,16 +321,33 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
         child.Signal(SIGCONT);
       }
     }
+    if (!proxy_after.empty()) {
+      if (!child.WaitForOutput("  " + proxy_after + " ", 60s)) {
+        run.detail += " (not reached)";
+      } else if (run.fault == "proxy-kill") {
+        proxy->Signal(SIGKILL);
+        (void)proxy->Wait(10s);
+        std::this_thread::sleep_for(1s);  // a supervisor's restart delay
+        if (!start_proxy()) fault_problems += " the proxy did not restart: " + proxy->output() + ";";
+      } else {
+        proxy->Signal(SIGSTOP);
+        std::this_thread::sleep_for(3s);
+        proxy->Signal(SIGCONT);
+      }
+    }
     if (burst) {
-      // Stopped once clients run again, so that no statement reaches the old
-      // primary after its fence lifts (a SUPER session would write there).
-      child.WaitForOutput("  resume", 60s);
+      // Stopped while the fence still holds (the re-point happens inside it),
+      // so that no statement reaches the old primary after the fence lifts:
+      // a SUPER session would write there, and cutover can only detect that
+      // (errant GTIDs), not prevent it. A statement already waiting on the
+      // fence is killed by the move before the fence lifts.
+      child.WaitForOutput("  repoint ", 60s);
       burst->RequestStop();
     }
     run.exit_code = child.Wait(120s);
     run.message = LastError(child.output());
     if (burst) burst->Stop();
-    staller = {};  // joins: the stopped server runs again
+    staller = {};  // joins: the stopped server runs again, the cut link carries bytes again
     if (long_transaction) (void)long_transaction->Execute("ROLLBACK");
     long_transaction.reset();
 
@@ -268,7 +356,7 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     const auto exited = Clock::now();
     while (ProxyStatus().value("paused", false) && Clock::now() - exited < 10s) std::this_thread::sleep_for(10ms);
     run.unpaused_ms = std::chrono::duration<double, std::milli>(Clock::now() - exited).count();
-    std::string problems;
+    std::string problems = fault_problems;
     if (run.unpaused_ms > 3000) problems += fmt::format(" clients were still paused {:.0f} ms after the exit;", run.unpaused_ms);
     run.recovery = FinishRecords(config);
     const std::vector<std::string> writable = WritableServers();
@@ -284,7 +372,7 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
         problems += fmt::format(" the proxy sends clients to {} but {} is writable;", status.value("primary", ""), primary);
       }
       std::string seen;
-      if (!ReplicatesFrom(OtherRole(primary), primary, seen)) {
+      if (!ReplicatesFrom(OtherRole(primary), link(primary).port(), seen)) {
         problems += fmt::format(" the {} does not replicate from the {}: {};", OtherRole(primary), primary, seen);
       }
     }

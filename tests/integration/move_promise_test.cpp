@@ -205,7 +205,9 @@ TEST_F(MovePromiseTest, TwoThousandSessionsKeepTheirStateAcrossBothMoves) {
     const std::string zone = Zone(i);
     const std::string mode = i % 2 ? "ANSI_QUOTES" : "NO_ZERO_DATE";
     ASSERT_TRUE(c->Execute(fmt::format("SET time_zone = '{}', sql_mode = '{}'", zone, mode)));
-    if (i % 3 == 0) ASSERT_TRUE(c->Execute("USE shop"));
+    if (i % 3 == 0) {
+      ASSERT_TRUE(c->Execute("USE shop"));
+    }
     sessions.push_back(std::move(*c));
   }
   fmt::print("[sessions] {} opened in {:.1f} s\n", kSessions,

@@ -45,10 +45,10 @@ void DdlBurst::Loop() {
     for (const std::string& sql : {fmt::format("CREATE TABLE ddl.{}{} (id INT PRIMARY KEY)", prefix_, i),
                                    fmt::format("ALTER TABLE ddl.{}{} ADD COLUMN c INT", prefix_, i),
                                    fmt::format("DROP TABLE IF EXISTS ddl.{}{}", prefix_, i - 1)}) {
-      if (stop_) return;
       // Flat out, the replica (which applies DDL one at a time) falls behind
       // for good and the catch-up gate rightly refuses to pause.
       std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      if (stop_) return;  // after the sleep: nothing is sent once a stop was asked for
       Status st = conn->Execute(sql);
       if (st) {
         ++acknowledged_;
@@ -210,7 +210,7 @@ workload::WorkloadOptions SwitchoverFixture::LoadOptions() const {
 }
 
 db::Endpoint SwitchoverFixture::ProxyEndpoint() const {
-  return {"127.0.0.1", cluster_->proxy->listen_port(), kAppUser, kAppPassword};
+  return {"127.0.0.1", cluster_->proxy_port, kAppUser, kAppPassword};
 }
 
 void SwitchoverFixture::BuildCluster() {
@@ -274,6 +274,8 @@ void SwitchoverFixture::BuildCluster() {
   c->admin = std::make_unique<proxy::AdminApi>(*c->proxy);
   Status admin_started = c->admin->Start();
   ASSERT_TRUE(admin_started) << admin_started.error().message();
+  c->proxy_port = c->proxy->listen_port();
+  c->admin_port = c->admin->port();
   cluster_ = std::move(c);
 
   // The workload's tables, created through the proxy; then the clone copies
@@ -355,7 +357,9 @@ std::string SwitchoverFixture::WriteConfig(int64_t catchup_timeout_ms, int64_t m
   std::ofstream out(path);
   out << fmt::format(
       "[proxy]\n"
+      "listen = \"127.0.0.1:{}\"\n"
       "admin_listen = \"127.0.0.1:{}\"\n"
+      "state_file = \"{}/proxy.state\"\n"
       "admin_token = \"{}\"\n"
       "\n"
       "[[proxy.users]]\n"
@@ -366,10 +370,17 @@ std::string SwitchoverFixture::WriteConfig(int64_t catchup_timeout_ms, int64_t m
       "[target]\nhost = \"{}\"\nport = {}\nuser = \"root\"\npassword = \"{}\"\n\n"
       "[replication]\nuser = \"{}\"\npassword = \"{}\"\n\n"
       "[switchover]\nstate_file = \"{}\"\ncatchup_timeout_ms = {}\nmax_pause_ms = {}\ngate_timeout_ms = 0\n",
-      admin_port(), kAdminToken, kAppUser, kAppPassword, s.host(), s.port(), s.options().root_password, t.host(),
+      cluster_->proxy_port, admin_port(), cluster_->dir, kAdminToken, kAppUser, kAppPassword, s.host(), s.port(), s.options().root_password, t.host(),
       t.port(), t.options().root_password, kSwReplUser, kSwReplPassword, cluster_->state_file, catchup_timeout_ms,
       max_pause_ms > 0 ? max_pause_ms : catchup_timeout_ms + 1000);
   return path;
+}
+
+void SwitchoverFixture::StopInProcessProxy() {
+  MarkClusterDirty();
+  cluster_->proxy->Stop();
+  cluster_->admin.reset();
+  cluster_->proxy.reset();
 }
 
 db::Connection SwitchoverFixture::Root(const std::string& role) {

@@ -58,6 +58,8 @@ struct Cluster {
   std::unique_ptr<local::LocalServer> target;
   std::unique_ptr<proxy::ProxyServer> proxy;
   std::unique_ptr<proxy::AdminApi> admin;
+  uint16_t proxy_port = 0;  // where clients connect, and the admin API: kept when
+  uint16_t admin_port = 0;  // a test replaces the in-process proxy by a process
   std::string state_file;  // switchover.state_file
 
   ~Cluster();
@@ -122,7 +124,7 @@ class SwitchoverFixture : public ::testing::Test {
   local::LocalServer& target() { return *cluster_->target; }
   local::LocalServer& Server(const std::string& role) { return role == "source" ? source() : target(); }
   const std::string& state_file() const { return cluster_->state_file; }
-  uint16_t admin_port() const { return cluster_->admin->port(); }
+  uint16_t admin_port() const { return cluster_->admin_port; }
   db::Endpoint ProxyEndpoint() const;
 
   // What `cutover switchover` would build from the cluster's config.
@@ -150,6 +152,11 @@ class SwitchoverFixture : public ::testing::Test {
   // `expect_no_errors` the clients must also have seen no error at all.
   // Returns the report (for numbers the test prints or asserts on).
   workload::WorkloadReport FinishAndCheck(const std::string& primary, bool expect_no_errors);
+
+  // Stops and drops the in-process proxy, so that a `cutover proxy` process
+  // started with the config of WriteConfig (same ports, same state file) can
+  // take its place. Marks the cluster dirty.
+  void StopInProcessProxy();
 
   // Drops the shared cluster so the next test builds a fresh one.
   static void MarkClusterDirty() { dirty_ = true; }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -459,6 +460,15 @@ TEST_F(SwitchoverTest, MoveStoppedAtTheCascadeIsFinishedByResume) {
   ExpectReplicatesFrom("source", "target");
   std::this_thread::sleep_for(milliseconds(500));  // the old primary applies some of the new primary's writes
 
+  // Past the commit point --abort is refused, says what to run, and changes nothing.
+  StepLog abort_steps;
+  Status aborted = switchover::AbortSwitchover(Options(), abort_steps);
+  ASSERT_FALSE(aborted) << "the target is already the primary\n" << abort_steps.Text();
+  EXPECT_TRUE(Contains(aborted.error().message(), "--resume")) << aborted.error().message();
+  EXPECT_TRUE(LoadState().in_progress);
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"target"});
+  ExpectReplicatesFrom("source", "target");
+
   StepLog resume_steps;
   auto resumed = switchover::ResumeSwitchover(Options(), resume_steps);
   ASSERT_TRUE(resumed) << resumed.error().message() << "\n" << resume_steps.Text();
@@ -603,6 +613,85 @@ TEST_F(SwitchoverTest, OrchestratorKilledAtEveryStepLeavesClientsRunningOnOnePri
   FinishAndCheck("source", /*expect_no_errors=*/false);
 }
 
+// The orchestrator hangs (SIGSTOP after the fence) longer than its lease: the
+// proxy undoes the move meanwhile, and when the orchestrator wakes up it exits 2
+// saying that its lease ran out, not just "lost connection".
+TEST_F(SwitchoverTest, OrchestratorStalledPastItsLeaseExitsSayingTheProxyEndedTheMove) {
+  constexpr int64_t kMaxPauseMs = 500;
+  const std::string config = WriteConfig(/*catchup_timeout_ms=*/10000, kMaxPauseMs);
+  clone_tests::BackgroundCutover child(
+      {"/usr/bin/env", "CUTOVER_TEST_STOP_AFTER_STEP=fence", CUTOVER_BINARY, "switchover", "--config", config});
+  ASSERT_TRUE(child.WaitForOutput("stopped after step fence", seconds(60))) << child.output();
+  const auto stopped = Clock::now();
+  bool paused = true;
+  while (paused && Clock::now() - stopped < seconds(10)) {
+    paused = ProxyStatus().value("paused", true);
+    if (paused) std::this_thread::sleep_for(milliseconds(10));
+  }
+  const double resumed_ms = MsSince(stopped);
+  EXPECT_FALSE(paused) << "the proxy did not end the move of a stalled orchestrator";
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  child.Signal(SIGCONT);
+  const int exit_code = child.Wait(seconds(60));
+  fmt::print("[stalled after fence] clients resumed {:.0f} ms after the stop; the orchestrator exited {}:\n{}",
+             resumed_ms, exit_code, child.output());
+  EXPECT_EQ(exit_code, 2) << child.output();
+  EXPECT_TRUE(Contains(child.output(), "the proxy may have ended the move itself")) << child.output();
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
+  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
+  ExpectWorkloadProgress("after the stalled orchestrator woke up");
+  if (LoadState().in_progress) {  // the orchestrator may have finished its records itself
+    CommandResult records = RunShell(fmt::format("{} switchover --config {} --abort", CUTOVER_BINARY, config));
+    EXPECT_EQ(records.exit_code, 0) << records.output;
+  }
+  EXPECT_FALSE(LoadState().in_progress);
+  FinishAndCheck("source", /*expect_no_errors=*/false);
+}
+
+// A move whose orchestrator died past the commit point, then both servers
+// crashed and came back with the replica metadata a crash inside CHANGE MASTER
+// leaves (an unreadable master.info: SHOW SLAVE STATUS empty, CHANGE MASTER
+// failing with 1201): --resume repeats the promotion and sets up reverse
+// replication over it, and --abort is refused. Before, every --resume failed.
+TEST_F(SwitchoverTest, MoveResumedOverServersRestartedWithGarbageReplicaMetadata) {
+  MarkClusterDirty();  // both servers are restarted
+  constexpr int64_t kMaxPauseMs = 500;
+  const std::string config = WriteConfig(/*catchup_timeout_ms=*/10000, kMaxPauseMs);
+  CommandResult killed = RunShell(
+      fmt::format("CUTOVER_TEST_KILL_AFTER_STEP=promote {} switchover --config {}", CUTOVER_BINARY, config));
+  ASSERT_TRUE(Contains(killed.output, "killed after step promote")) << killed.output;
+  const auto died = Clock::now();
+  while (ProxyStatus().value("paused", true) && Clock::now() - died < seconds(10)) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(ProxyStatus().value("primary", ""), Address("target")) << "the proxy completes a promoted move";
+
+  for (const std::string role : {"target", "source"}) {
+    ASSERT_TRUE(Server(role).Stop());
+    std::ofstream(Server(role).datadir() + "/master.info", std::ios::trunc) << "garbage\n";
+    ASSERT_TRUE(Server(role).Restart());
+  }
+  // What the operator's my.cnf would say: the old primary stays read-only.
+  ASSERT_TRUE(Root("source").Execute("SET GLOBAL read_only = ON"));
+  db::Connection target_root = Root("target");
+  auto status = replication::ReadReplicaStatus(target_root);
+  ASSERT_TRUE(status) << status.error().message();
+  ASSERT_FALSE(status->configured) << "the garbage master.info no longer hides from SHOW SLAVE STATUS";
+
+  CommandResult aborted = RunShell(fmt::format("{} switchover --config {} --abort", CUTOVER_BINARY, config));
+  EXPECT_NE(aborted.exit_code, 0) << aborted.output;
+  EXPECT_TRUE(Contains(aborted.output, "--resume")) << aborted.output;
+
+  CommandResult resumed = RunShell(fmt::format("{} switchover --config {} --resume", CUTOVER_BINARY, config));
+  fmt::print("[resume over garbage replica metadata] exit {}:\n{}", resumed.exit_code, resumed.output);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_FALSE(LoadState().in_progress);
+  EXPECT_EQ(WritableServers(), std::vector<std::string>{"target"});
+  ExpectReplicatesFrom("source", "target");
+  ExpectWorkloadProgress("after the resume");
+  FinishAndCheck("target", /*expect_no_errors=*/false);
+}
+
 // 2. The target dies while the orchestrator waits for it to catch up.
 TEST_F(SwitchoverTest, TargetKilledDuringCatchUpRollsBack) {
   MarkClusterDirty();  // the target is gone afterwards
@@ -648,38 +737,50 @@ TEST_F(SwitchoverTest, TargetKilledDuringCatchUpRollsBack) {
 }
 
 
-// A target that stops answering inside the pause (SIGSTOP right after the
-// fence: a hung server, or a network that drops packets) fails the move within
-// the bound its timeout_s sets, naming it; the move is undone and clients
-// resume on the source. After SIGCONT the same move succeeds.
+// A target that stops answering inside the pause (a hung server, or a network
+// that drops packets) fails the move within the bound its timeout_s sets,
+// naming it; the move is undone and clients resume on the source. Stopped
+// right after the fence, the catch-up read meets the stall (or, when SIGSTOP
+// lands late, the promotion); stopped right after catch-up, the promotion
+// always does: its statement waits unread on the stopped server, and after
+// SIGCONT it must not make the target writable behind the rollback. After
+// SIGCONT the same move succeeds.
 TEST_F(SwitchoverTest, TargetStalledInsideThePauseRollsBackWithinItsTimeout) {
-  switchover::SwitchoverOptions options = Options();
-  options.target.admin.timeout = seconds(2);
-  const pid_t target_pid = target().pid();
-  std::atomic<bool> stopped{false};
-  StepLog steps([&](std::string_view step) {
-    if (step != "fence") return;
-    stopped = ::kill(target_pid, SIGSTOP) == 0;
-  });
-  const auto start = Clock::now();
-  auto r = switchover::RunSwitchover(options, "target", steps);
-  const double took_ms = MsSince(start);
-  const bool resumed = ::kill(target_pid, SIGCONT) == 0;
-  ASSERT_TRUE(resumed);
-  ASSERT_TRUE(stopped) << "the target was never stopped (no fence step?)\n" << steps.Text();
-  ASSERT_FALSE(r) << "the move cannot finish while the target is stalled\n" << steps.Text();
-  const std::string message = r.error().message();
-  fmt::print("[switchover] failed after {:.0f} ms as expected: {}\n{}", took_ms, message, steps.Text());
-  EXPECT_TRUE(Contains(message, "rolled back")) << message;
-  EXPECT_TRUE(Contains(message, Address("target"))) << message;
-  EXPECT_TRUE(Contains(message, "no answer within 2 s")) << message;
-  // The catch-up read, then the undo's look at the target's replication: 2 s each.
-  EXPECT_LT(took_ms, 15000) << steps.Text();
-  EXPECT_EQ(WritableServers(), std::vector<std::string>{"source"});
-  EXPECT_FALSE(ProxyStatus().value("paused", true));
-  EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
-  EXPECT_FALSE(LoadState().in_progress);
-  ExpectWorkloadProgress("after the automatic rollback");
+  for (const std::string_view stall_after : {"fence", "catch-up"}) {
+    SCOPED_TRACE(fmt::format("target stopped after step {}", stall_after));
+    switchover::SwitchoverOptions options = Options();
+    options.target.admin.timeout = seconds(2);
+    const pid_t target_pid = target().pid();
+    std::atomic<bool> stopped{false};
+    StepLog steps([&](std::string_view step) {
+      if (step != stall_after) return;
+      stopped = ::kill(target_pid, SIGSTOP) == 0;
+    });
+    const auto start = Clock::now();
+    auto r = switchover::RunSwitchover(options, "target", steps);
+    const double took_ms = MsSince(start);
+    const bool resumed = ::kill(target_pid, SIGCONT) == 0;
+    ASSERT_TRUE(resumed);
+    ASSERT_TRUE(stopped) << "the target was never stopped (no " << stall_after << " step?)\n" << steps.Text();
+    ASSERT_FALSE(r) << "the move cannot finish while the target is stalled\n" << steps.Text();
+    const std::string message = r.error().message();
+    fmt::print("[switchover] failed after {:.0f} ms as expected: {}\n{}", took_ms, message, steps.Text());
+    EXPECT_TRUE(Contains(message, "rolled back")) << message;
+    EXPECT_TRUE(Contains(message, Address("target"))) << message;
+    EXPECT_TRUE(Contains(message, "no answer within 2 s")) << message;
+    // The stalled read, then the undo's new session to the target: 2 s each.
+    EXPECT_LT(took_ms, 15000) << steps.Text();
+    // The statement left unread runs now, on a server that woke after its
+    // deadline: watch for it making the target writable.
+    for (int i = 0; i < 15; ++i) {
+      ASSERT_EQ(WritableServers(), std::vector<std::string>{"source"}) << "after " << i * 100 << " ms";
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    EXPECT_FALSE(ProxyStatus().value("paused", true));
+    EXPECT_EQ(ProxyStatus().value("primary", ""), Address("source"));
+    EXPECT_FALSE(LoadState().in_progress);
+    ExpectWorkloadProgress("after the automatic rollback");
+  }
 
   StepLog again;
   auto moved = switchover::RunSwitchover(Options(), "target", again);
