@@ -43,8 +43,13 @@ Result<OkPacket> ParseOkPacket(ByteReader& in, Capabilities caps) {
   }
   if (caps & capability::kSessionTrack) {
     if (auto tail = ParseTrackedTail(in, p); !tail) return Fail(tail.error());
-  } else {
-    p.info = in.RestString();
+  } else if (!in.empty()) {
+    // The protocol documentation says string<EOF> here, but MariaDB and MySQL
+    // both write a length-encoded string (net_store_data), and mysqlnd reads
+    // one: "Rows matched: 1 ..." arrives as 0x28 then the text.
+    auto info = in.LenencString();
+    if (!info) return Fail(info.error());
+    p.info = std::move(*info);
   }
   if (auto end = in.ExpectEnd("OK packet"); !end) return Fail(end.error());
   return p;
@@ -65,7 +70,7 @@ void WriteOkPacket(const OkPacket& p, Capabilities caps, uint8_t header, Bytes& 
   if (caps & (capability::kProtocol41 | capability::kTransactions)) w.U16(flags);
   if (caps & capability::kProtocol41) w.U16(p.warnings);
   if (!tracked) {
-    w.Raw(p.info);
+    if (!p.info.empty()) w.LenencString(p.info);
     return;
   }
   if (!p.info.empty() || p.session_state) w.LenencString(p.info);

@@ -21,10 +21,10 @@ struct OkPacket {
   std::optional<SessionStateChanges> session_state;  // CLIENT_SESSION_TRACK and kSessionStateChanged only
 };
 
-// Parses the payload after the header byte (0x00 or 0xFE). With
-// CLIENT_SESSION_TRACK the info is a lenenc string (absent when the packet ends
-// after the warnings); without it, the info is the rest of the packet.
-// Rejects trailing bytes.
+// Parses the payload after the header byte (0x00 or 0xFE). The info is a
+// lenenc string, absent when the packet ends after the warnings, with or
+// without CLIENT_SESSION_TRACK (servers write it so; the documentation's
+// string<EOF> is wrong). Rejects trailing bytes.
 [[nodiscard]] Result<OkPacket> ParseOkPacket(ByteReader& in, Capabilities caps);
 // Writes the payload including the header byte (kOkHeader or kEofHeader).
 // With CLIENT_SESSION_TRACK, kSessionStateChanged is written set exactly when

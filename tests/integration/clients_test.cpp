@@ -1,5 +1,5 @@
 // Real clients through the proxy: the mariadb CLI, sysbench, pymysql,
-// MySQLdb, Perl DBD::MariaDB and Connector/C, each doing what applications do
+// MySQLdb, Perl DBD::MariaDB, PHP's mysqlnd and Connector/C, each doing what applications do
 // (prepared statements, multi-statements, LOAD DATA LOCAL, values over one
 // 16 MiB frame, transactions, session commands), and clients that send bad
 // input. Every test asserts what the user sees: the rows, the bytes, no error.
@@ -291,6 +291,15 @@ TEST_F(ClientsTest, MysqldbChangeUserKeepsMultiStatementOption) {
   StartProxy(std::move(config));
   auto r = RunPython("mysqldb_client.py", "change_user_keeps_set_option");
   ExpectClientOk(r, "change_user_keeps_set_option: ok");
+}
+
+// PHP's mysqlnd (mysqli and PDO_mysql, text and server-side prepared): the
+// statements whose OK carries an info string. mysqlnd does not negotiate
+// session tracking, so the proxy rewrites those OKs for it.
+TEST_F(ClientsTest, PhpMysqlndUpdateInsertLoadDataAlter) {
+  StartProxy(DefaultConfig());
+  auto r = RunClient("php -d mysqli.allow_local_infile=1", "php_mysqlnd.php");
+  ExpectClientOk(r, "php_mysqlnd: ok");
 }
 
 TEST_F(ClientsTest, PerlDbdMariadbServerSidePrepare) {
