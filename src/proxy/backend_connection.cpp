@@ -169,6 +169,45 @@ awaitable<Status> BackendConnection::Query(std::string_view sql) {
   co_return co_await RunCommand(payload);
 }
 
+awaitable<Result<std::optional<std::string>>> BackendConnection::QueryValue(std::string_view sql) {
+  constexpr size_t kMaxPayload = 1024 * 1024;
+  Bytes command{static_cast<uint8_t>(Command::kQuery)};
+  command.insert(command.end(), sql.begin(), sql.end());
+  if (auto st = co_await WritePacket(socket_, command, 0, peer_); !st) co_return Fail(st.error());
+  auto head = co_await ReadPacket(socket_, buffer_, kMaxPayload, peer_);
+  if (!head) co_return Fail(head.error());
+  if (!head->payload.empty() && head->payload[0] == kErrHeader) co_return Fail(ServerError(head->payload, peer_));
+  ByteReader count_in(head->payload);
+  auto columns = count_in.LenencInt();
+  if (!columns || *columns != 1 || head->payload[0] == kOkHeader) {
+    co_return Fail(Error::Malformed(fmt::format("{}: '{}' did not answer with one column", peer_, sql)));
+  }
+  // The column definition, then an EOF unless CLIENT_DEPRECATE_EOF.
+  for (int i = (capabilities_ & capability::kDeprecateEof) ? 1 : 0; i < 2; ++i) {
+    auto skipped = co_await ReadPacket(socket_, buffer_, kMaxPayload, peer_);
+    if (!skipped) co_return Fail(skipped.error());
+  }
+  std::optional<std::string> value;
+  bool first = true;
+  for (;;) {
+    auto packet = co_await ReadPacket(socket_, buffer_, kMaxPayload, peer_);
+    if (!packet) co_return Fail(packet.error());
+    const Bytes& p = packet->payload;
+    if (!p.empty() && p[0] == kErrHeader) co_return Fail(ServerError(p, peer_));
+    if (!p.empty() && p[0] == kEofHeader && p.size() < 9) break;  // EOF, or the OK that ends rows
+    if (!first || p.empty() || p[0] == kLocalInfileHeader) {     // 0xFB: NULL
+      first = false;
+      continue;
+    }
+    first = false;
+    ByteReader in(p);
+    auto text = in.LenencString();
+    if (!text) co_return Fail(text.error().WithContext(peer_));
+    value = std::move(*text);
+  }
+  co_return value;
+}
+
 awaitable<Result<StmtPrepareOk>> BackendConnection::Prepare(std::string_view sql) {
   Bytes payload{static_cast<uint8_t>(Command::kStmtPrepare)};
   payload.insert(payload.end(), sql.begin(), sql.end());

@@ -76,6 +76,9 @@ class BackendConnection {
   // A server ERR is returned as kServer. REQUIRES: no response is pending.
   awaitable<Status> RunCommand(ByteView payload);
   awaitable<Status> Query(std::string_view sql);
+  // A query whose answer is one column: the first row's value, nullopt for
+  // NULL or no row.
+  awaitable<Result<std::optional<std::string>>> QueryValue(std::string_view sql);
   awaitable<Result<protocol::StmtPrepareOk>> Prepare(std::string_view sql);
   awaitable<Status> Ping();
   // Switches on the session tracking the proxy follows state with (again,

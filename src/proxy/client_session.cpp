@@ -40,27 +40,31 @@ bool IsRefused(Command c) {
   }
 }
 
-// The proxy always asks servers for session tracking. For a client that did
-// not negotiate it, OK packets that carry info or session state are rewritten
-// in the form that client expects (info to the end of the packet, no state).
-Bytes WithoutSessionTracking(ByteView chunk, const std::vector<size_t>& ok_offsets) {
+// The proxy always asks servers to track the schema, state changes and every
+// variable ('*'). OK packets that carry session state are rewritten for the
+// client: without the state block when it did not negotiate
+// CLIENT_SESSION_TRACK, with only the variables it tracks itself when it
+// narrowed session_track_system_variables. The info stays length-encoded.
+Bytes RewriteOks(ByteView chunk, const std::vector<size_t>& ok_offsets, bool client_tracks, const SessionState& state) {
+  constexpr Capabilities kTracked = capability::kProtocol41 | capability::kTransactions | capability::kSessionTrack;
   Bytes out;
   size_t copied = 0;
   for (size_t offset : ok_offsets) {
     const FrameHeader header = ParseFrameHeader(chunk.data() + offset);
     const ByteView payload = chunk.subspan(offset + kFrameHeaderSize, header.payload_length);
     ByteReader in(payload.subspan(1));
-    auto ok = ParseOkPacket(in, capability::kProtocol41 | capability::kTransactions | capability::kSessionTrack);
+    auto ok = ParseOkPacket(in, kTracked);
     out.insert(out.end(), chunk.begin() + copied, chunk.begin() + offset);
     copied = offset + kFrameHeaderSize + header.payload_length;
     if (!ok) {  // the tracker parsed it already; keep the bytes if not
       out.insert(out.end(), chunk.begin() + offset, chunk.begin() + copied);
       continue;
     }
-    ok->session_state.reset();
-    ok->status_flags &= ~status::kSessionStateChanged;
+    if (ok->session_state && (!client_tracks || !state.FilterForClient(*ok->session_state))) {
+      ok->session_state.reset();
+    }
     Bytes rewritten;
-    WriteOkPacket(*ok, capability::kProtocol41 | capability::kTransactions, payload[0], rewritten);
+    WriteOkPacket(*ok, client_tracks ? kTracked : kTracked & ~capability::kSessionTrack, payload[0], rewritten);
     uint8_t seq = header.sequence_id;
     EncodePacket(rewritten, &seq, out);
   }
@@ -198,6 +202,7 @@ void ClientSession::TrackQuery() {
   const size_t available = packet_size_ ? packet_size_ : client_buffer_.size();
   const ByteView payload = client_buffer_.readable().subspan(kFrameHeaderSize + 1, available - kFrameHeaderSize - 1);
   state_.ApplyPinScan(ScanQueryForPins(AsChars(payload)));
+  tracking_query_ = MentionsSessionTracking(AsChars(payload));
 }
 
 awaitable<Status> ClientSession::Forward(Command command) {
@@ -265,8 +270,10 @@ awaitable<Status> ClientSession::RelayResponse(Command command) {
     if (*n > 0) {
       started = true;
       const ByteView chunk = buf.readable().first(*n);
-      const bool rewrite = !(client_capabilities_ & capability::kSessionTrack) && !tracker.tracked_ok_offsets().empty();
-      const Bytes rewritten = rewrite ? WithoutSessionTracking(chunk, tracker.tracked_ok_offsets()) : Bytes();
+      const bool client_tracks = (client_capabilities_ & capability::kSessionTrack) != 0;
+      const bool rewrite =
+          !tracker.tracked_ok_offsets().empty() && (!client_tracks || state_.client_tracking().has_value());
+      const Bytes rewritten = rewrite ? RewriteOks(chunk, tracker.tracked_ok_offsets(), client_tracks, state_) : Bytes();
       const ByteView out = rewrite ? ByteView(rewritten) : chunk;
       if (auto st = co_await WriteAll(client_, out, peer_); !st) co_return st;
       buf.Consume(*n);
@@ -297,6 +304,23 @@ awaitable<Status> ClientSession::AfterResponse() {
     status_flags_ = backend_->status_flags();
   }
   in_transaction_ = status_flags_ & status::kInTrans;
+  if (tracking_query_) {
+    tracking_query_ = false;
+    co_return co_await FollowClientTracking();
+  }
+  co_return Status{};
+}
+
+// The client's statement named session_track_system_variables (MariaDB
+// Connector/J narrows it at connect). The server does not report that change
+// under the narrowed list, so it is read; unless it is '*', it is widened
+// again for the proxy, or SET time_zone and the like would go unseen and be
+// lost at the next move. The client is shown only the variables it named.
+awaitable<Status> ClientSession::FollowClientTracking() {
+  auto value = co_await backend_->QueryValue("SELECT @@SESSION.session_track_system_variables");
+  if (!value) co_return co_await BackendLost(value.error(), true);
+  if (!state_.SetClientTracking(value->value_or(""))) co_return Status{};
+  if (auto st = co_await backend_->EnableTracking(); !st) co_return co_await BackendLost(st.error(), true);
   co_return Status{};
 }
 

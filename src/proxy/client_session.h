@@ -126,6 +126,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<Status> StreamFrames(bool until_empty_packet, bool to_backend = true);
   awaitable<Status> RelayResponse(protocol::Command command);
   awaitable<Status> AfterResponse();
+  awaitable<Status> FollowClientTracking();
   awaitable<Status> HandlePrepare();
   awaitable<Status> HandleStatementCommand(protocol::Command command);
   awaitable<Status> HandleExecute(PreparedStatement& statement);
@@ -164,6 +165,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::optional<std::string> doom_message_;
   bool moving_ = false;              // Is a PrepareMove not yet committed or aborted?
   std::string pending_prepare_sql_;  // text of the COM_STMT_PREPARE in flight
+  bool tracking_query_ = false;      // Does the COM_QUERY in flight name session_track_system_variables?
 };
 
 }  // namespace cutover::proxy

@@ -136,6 +136,14 @@ PinScan ScanQueryForPins(std::string_view sql) {
   return scan;
 }
 
+bool MentionsSessionTracking(std::string_view sql) {
+  constexpr std::string_view kName = "session_track_system_variables";
+  auto it = std::search(sql.begin(), sql.end(), kName.begin(), kName.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == b;
+  });
+  return it != sql.end();
+}
+
 bool IsRestorableVariable(std::string_view name) {
   static constexpr std::array<std::string_view, 16> kSkip{
       "session_track_system_variables", "session_track_schema", "session_track_state_change",
@@ -145,6 +153,30 @@ bool IsRestorableVariable(std::string_view name) {
   return std::find(kSkip.begin(), kSkip.end(), name) == kSkip.end();
 }
 
+namespace {
+
+// session_track_system_variables as the server reports it: a comma-separated
+// list, '*' for every variable.
+std::optional<std::vector<std::string>> ParseTrackingList(std::string_view value) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = value.find(',', start);
+    if (end == std::string_view::npos) end = value.size();
+    std::string_view item = value.substr(start, end - start);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+    std::string name(item);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (name == "*") return std::nullopt;
+    if (!name.empty()) names.push_back(std::move(name));
+    start = end + 1;
+  }
+  return names;
+}
+
+}  // namespace
+
 void SessionState::ApplyChanges(const protocol::SessionStateChanges& changes) {
   for (const auto& [name, value] : changes.system_variables) {
     if (IsRestorableVariable(name)) variables_[name] = value;
@@ -152,7 +184,25 @@ void SessionState::ApplyChanges(const protocol::SessionStateChanges& changes) {
   if (changes.schema) schema_ = *changes.schema;
 }
 
+bool SessionState::SetClientTracking(std::string_view value) {
+  client_tracking_ = ParseTrackingList(value);
+  return client_tracking_.has_value();
+}
+
+bool SessionState::FilterForClient(protocol::SessionStateChanges& changes) const {
+  if (client_tracking_) {
+    std::erase_if(changes.system_variables, [&](const auto& variable) {
+      std::string name = variable.first;
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      return std::find(client_tracking_->begin(), client_tracking_->end(), name) == client_tracking_->end();
+    });
+  }
+  return !changes.system_variables.empty() || changes.schema || changes.state_changed || !changes.gtids.empty() ||
+         changes.transaction_characteristics || changes.transaction_state;
+}
+
 void SessionState::Reset() {
+  client_tracking_.reset();
   variables_.clear();
   statements_.clear();
   pins_ = 0;

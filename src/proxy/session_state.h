@@ -37,6 +37,8 @@ struct PinScan {
   bool unlocks_tables = false; // UNLOCK TABLES
 };
 PinScan ScanQueryForPins(std::string_view sql);
+// Does the statement name session_track_system_variables (in any case)?
+bool MentionsSessionTracking(std::string_view sql);
 
 struct PreparedStatement {
   std::string sql;
@@ -52,8 +54,21 @@ class SessionState {
  public:
   // Applies one OK packet's session-state changes.
   void ApplyChanges(const protocol::SessionStateChanges& changes);
-  // COM_RESET_CONNECTION: variables, statements and pins go; the schema stays.
+  // COM_RESET_CONNECTION: variables, statements, pins and the client's own
+  // tracking list go; the schema stays.
   void Reset();
+
+  // Records session_track_system_variables as the client set it (a list of
+  // names, or '*'). Returns true when it is not '*': the proxy needs every
+  // variable tracked, so the backend must be set back to '*', and the client
+  // is shown only the variables it named.
+  [[nodiscard]] bool SetClientTracking(std::string_view value);
+  // The variables the client asked the server to track, lower-case, when it
+  // narrowed session_track_system_variables; nullopt: all of them.
+  const std::optional<std::vector<std::string>>& client_tracking() const { return client_tracking_; }
+  // Drops from `changes` the variables the client does not track. Returns
+  // false when nothing is left in them at all.
+  bool FilterForClient(protocol::SessionStateChanges& changes) const;
 
   const std::string& schema() const { return schema_; }
   void set_schema(std::string schema) { schema_ = std::move(schema); }
@@ -81,6 +96,7 @@ class SessionState {
  private:
   std::string schema_;
   std::map<std::string, std::string> variables_;  // ordered: restores are deterministic
+  std::optional<std::vector<std::string>> client_tracking_;
   uint32_t pins_ = 0;
   int open_cursors_ = 0;
   bool multi_statements_ = false;

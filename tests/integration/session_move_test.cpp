@@ -143,6 +143,54 @@ TEST_F(SessionMoveTest, SessionKeepsItsStateAndStatementsAcrossServers) {
   EXPECT_EQ(fresh.Query("SELECT @@server_id"), "2");
 }
 
+// The variables the server reported to the client after its last statement
+// (SESSION_TRACK_SYSTEM_VARIABLES), as "name=value" joined by ','.
+std::string TrackedVariables(MYSQL* mysql) {
+  std::string out;
+  const char* data = nullptr;
+  size_t length = 0;
+  if (mysql_session_track_get_first(mysql, SESSION_TRACK_SYSTEM_VARIABLES, &data, &length) != 0) return out;
+  bool name = true;
+  do {
+    out += (name ? (out.empty() ? "" : ",") : "=") + std::string(data, length);
+    name = !name;
+  } while (mysql_session_track_get_next(mysql, SESSION_TRACK_SYSTEM_VARIABLES, &data, &length) == 0);
+  return out;
+}
+
+// MariaDB Connector/J (rewriteBatchedStatements=true) sets
+// session_track_system_variables to one variable at connect. The proxy still
+// sees every change it needs, so time_zone and sql_mode move with the session;
+// the client is told only of the variable it named.
+TEST_F(SessionMoveTest, ClientThatNarrowsSessionTrackingKeepsEveryVariableAcrossServers) {
+  StartProxy(DefaultConfig());
+  RawClient client(proxy_->listen_port());
+  ASSERT_TRUE(client.connected()) << client.error();
+  ASSERT_TRUE(client.get()->server_capabilities & CLIENT_SESSION_TRACKING);
+  ASSERT_EQ(client.Query("SET SESSION session_track_system_variables = 'auto_increment_increment'"), "");
+  ASSERT_EQ(client.Query("SET time_zone = '+05:30'"), "");
+  EXPECT_EQ(TrackedVariables(client.get()), "") << "the client does not track time_zone";
+  ASSERT_EQ(client.Query("SET SESSION sql_mode = 'ANSI_QUOTES'"), "");
+  EXPECT_EQ(TrackedVariables(client.get()), "");
+  ASSERT_EQ(client.Query("SET SESSION auto_increment_increment = 3"), "");
+  EXPECT_EQ(TrackedVariables(client.get()), "auto_increment_increment=3");
+
+  ASSERT_EQ(Admin("POST", "/pause", R"({"drain_timeout_ms": 2000})").status, 200);
+  auto repoint = Admin("POST", "/repoint", RepointBody());
+  ASSERT_EQ(repoint.status, 200) << repoint.body.dump();
+  EXPECT_EQ(repoint.body["moved"], 1);
+  ASSERT_EQ(Admin("POST", "/resume").status, 200);
+
+  EXPECT_EQ(client.Query("SELECT @@server_id"), "2");
+  EXPECT_EQ(client.Query("SELECT @@session.time_zone, @@session.sql_mode, @@session.auto_increment_increment"),
+            "+05:30|ANSI_QUOTES|3");
+  // Still narrowed for the client after the move.
+  ASSERT_EQ(client.Query("SET time_zone = '+01:00'"), "");
+  EXPECT_EQ(TrackedVariables(client.get()), "");
+  ASSERT_EQ(client.Query("SET SESSION auto_increment_increment = 5"), "");
+  EXPECT_EQ(TrackedVariables(client.get()), "auto_increment_increment=5");
+}
+
 TEST_F(SessionMoveTest, PinnedSessionIsReportedAndClosedOnlyWhenAsked) {
   StartProxy(DefaultConfig());
   RawClient pinned(proxy_->listen_port()), plain(proxy_->listen_port());

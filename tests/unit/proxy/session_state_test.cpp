@@ -116,6 +116,46 @@ TEST(SessionStateTest, TrackedChangesBecomeOneRestoreStatement) {
   EXPECT_NE(s.RestoreVariablesSql(false).find("`time_zone` = 'SYSTEM'"), std::string::npos);
 }
 
+// MariaDB Connector/J (rewriteBatchedStatements) sets
+// session_track_system_variables = 'auto_increment_increment' at connect.
+TEST(SessionStateTest, ClientThatNarrowsTrackingIsShownOnlyWhatItNamed) {
+  SessionState s;
+  EXPECT_FALSE(s.client_tracking().has_value());
+  EXPECT_TRUE(s.SetClientTracking("auto_increment_increment, Time_Zone")) << "the backend must be set back to '*'";
+  ASSERT_TRUE(s.client_tracking().has_value());
+  EXPECT_EQ(*s.client_tracking(), (std::vector<std::string>{"auto_increment_increment", "time_zone"}));
+
+  // The proxy still records everything...
+  protocol::SessionStateChanges changes;
+  changes.system_variables = {{"sql_mode", "ANSI_QUOTES"}, {"time_zone", "+05:30"}};
+  s.ApplyChanges(changes);
+  EXPECT_NE(s.RestoreVariablesSql(false).find("`sql_mode` = 'ANSI_QUOTES'"), std::string::npos);
+  // ...and the client sees only what it named.
+  EXPECT_TRUE(s.FilterForClient(changes));
+  EXPECT_EQ(changes.system_variables, (std::vector<std::pair<std::string, std::string>>{{"time_zone", "+05:30"}}));
+  protocol::SessionStateChanges untracked;
+  untracked.system_variables = {{"sql_mode", "ANSI_QUOTES"}};
+  EXPECT_FALSE(s.FilterForClient(untracked)) << "nothing left: the block goes";
+  untracked.system_variables = {{"sql_mode", "ANSI_QUOTES"}};
+  untracked.schema = "shop";
+  EXPECT_TRUE(s.FilterForClient(untracked)) << "the schema is not a variable";
+
+  // '*' again, or an empty list, or a reset.
+  EXPECT_FALSE(s.SetClientTracking("*"));
+  EXPECT_FALSE(s.client_tracking().has_value());
+  EXPECT_TRUE(s.SetClientTracking(""));
+  EXPECT_TRUE(s.client_tracking()->empty());
+  s.Reset();
+  EXPECT_FALSE(s.client_tracking().has_value());
+}
+
+TEST(SessionStateTest, StatementsThatNameTheTrackingListAreNoticed) {
+  EXPECT_TRUE(MentionsSessionTracking("set SESSION_TRACK_SYSTEM_VARIABLES = 'x'"));
+  EXPECT_TRUE(MentionsSessionTracking("SET autocommit=1, @@session.session_track_system_variables = CONCAT(a, b)"));
+  EXPECT_FALSE(MentionsSessionTracking("SET session_track_schema = 0"));
+  EXPECT_FALSE(MentionsSessionTracking(""));
+}
+
 TEST(SessionStateTest, NothingToRestoreGivesNoStatement) {
   SessionState s;
   EXPECT_EQ(s.RestoreVariablesSql(false), "");
