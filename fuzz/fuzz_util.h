@@ -1,7 +1,7 @@
 // Helpers shared by the libFuzzer targets in fuzz/: an invariant check that
-// traps (so libFuzzer reports it as a crash with the input saved), the
-// capabilities a target derives from its input, and field-by-field equality
-// for round trips.
+// traps (so libFuzzer reports it as a crash with the input saved) and the
+// capabilities a target derives from its input. Round trips compare with the
+// parsed structs' own operator==.
 #pragma once
 
 #include <cstddef>

@@ -17,6 +17,8 @@ struct ChangeUser {
   uint16_t character_set = 0;   // present with CLIENT_PROTOCOL_41
   std::string auth_plugin_name;  // with CLIENT_PLUGIN_AUTH
   std::vector<std::pair<std::string, std::string>> attributes;  // with CLIENT_CONNECT_ATTRS
+
+  bool operator==(const ChangeUser&) const = default;
 };
 
 // Parses the whole payload (command byte 0x11 first) under the session's

@@ -20,6 +20,8 @@ struct HandshakeV10 {
   // MariaDB puts extended capabilities in the last 4 reserved bytes; 0 for MySQL.
   uint32_t mariadb_extended_capabilities = 0;
   std::string auth_plugin_name;  // with CLIENT_PLUGIN_AUTH
+
+  bool operator==(const HandshakeV10&) const = default;
 };
 
 // Parses the whole payload (starting with the protocol version byte 0x0a).

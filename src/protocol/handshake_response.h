@@ -21,6 +21,8 @@ struct HandshakeResponse41 {
   std::string database;          // with CLIENT_CONNECT_WITH_DB
   std::string auth_plugin_name;  // with CLIENT_PLUGIN_AUTH
   std::vector<std::pair<std::string, std::string>> attributes;  // with CLIENT_CONNECT_ATTRS
+
+  bool operator==(const HandshakeResponse41&) const = default;
 };
 
 // True when the payload is an SSLRequest: exactly the 32-byte fixed part with

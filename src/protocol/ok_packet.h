@@ -19,6 +19,8 @@ struct OkPacket {
   uint16_t warnings = 0;
   std::string info;
   std::optional<SessionStateChanges> session_state;  // CLIENT_SESSION_TRACK and kSessionStateChanged only
+
+  bool operator==(const OkPacket&) const = default;
 };
 
 // Parses the payload after the header byte (0x00 or 0xFE). The info is a

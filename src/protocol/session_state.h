@@ -20,6 +20,8 @@ struct SessionStateChanges {
   std::vector<std::string> gtids;                // SESSION_TRACK_GTIDS (raw entry data)
   std::optional<std::string> transaction_characteristics;  // SESSION_TRACK_TRANSACTION_CHARACTERISTICS
   std::optional<std::string> transaction_state;            // SESSION_TRACK_TRANSACTION_STATE (MariaDB: _TYPE)
+
+  bool operator==(const SessionStateChanges&) const = default;
 };
 
 // Parses the session-state block: a lenenc total length followed by entries

@@ -49,39 +49,6 @@ void ExpectPrefixesFail(ByteView full, size_t upto, Parse parse) {
   }
 }
 
-inline bool operator==(const SessionStateChanges& a, const SessionStateChanges& b) {
-  return a.system_variables == b.system_variables && a.schema == b.schema && a.state_changed == b.state_changed &&
-         a.gtids == b.gtids && a.transaction_characteristics == b.transaction_characteristics &&
-         a.transaction_state == b.transaction_state;
-}
-
-inline bool operator==(const OkPacket& a, const OkPacket& b) {
-  return a.affected_rows == b.affected_rows && a.last_insert_id == b.last_insert_id &&
-         a.status_flags == b.status_flags && a.warnings == b.warnings && a.info == b.info &&
-         a.session_state == b.session_state;
-}
-
-inline bool operator==(const HandshakeV10& a, const HandshakeV10& b) {
-  return a.protocol_version == b.protocol_version && a.server_version == b.server_version &&
-         a.connection_id == b.connection_id && a.auth_plugin_data == b.auth_plugin_data &&
-         a.capabilities == b.capabilities && a.character_set == b.character_set &&
-         a.status_flags == b.status_flags && a.mariadb_extended_capabilities == b.mariadb_extended_capabilities &&
-         a.auth_plugin_name == b.auth_plugin_name;
-}
-
-inline bool operator==(const HandshakeResponse41& a, const HandshakeResponse41& b) {
-  return a.capabilities == b.capabilities && a.max_packet_size == b.max_packet_size &&
-         a.character_set == b.character_set && a.mariadb_extended_capabilities == b.mariadb_extended_capabilities &&
-         a.username == b.username && a.auth_response == b.auth_response && a.database == b.database &&
-         a.auth_plugin_name == b.auth_plugin_name && a.attributes == b.attributes;
-}
-
-inline bool operator==(const ChangeUser& a, const ChangeUser& b) {
-  return a.username == b.username && a.auth_response == b.auth_response && a.database == b.database &&
-         a.character_set == b.character_set && a.auth_plugin_name == b.auth_plugin_name &&
-         a.attributes == b.attributes;
-}
-
 // Capabilities seen in the captures (MariaDB 10.11.19, Connector/C 3.3).
 namespace captured {
 // Greeting: 0x81fff7fe. CLIENT_MYSQL (bit 0) is clear, which marks a MariaDB
