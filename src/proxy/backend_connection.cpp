@@ -194,7 +194,9 @@ awaitable<Result<std::optional<std::string>>> BackendConnection::QueryValue(std:
     if (!packet) co_return Fail(packet.error());
     const Bytes& p = packet->payload;
     if (!p.empty() && p[0] == kErrHeader) co_return Fail(ServerError(p, peer_));
-    if (!p.empty() && p[0] == kEofHeader && p.size() < 9) break;  // EOF, or the OK that ends rows
+    // EOF, or the OK that ends rows (a row that starts with 0xFE is a value
+    // of 16 MiB or more).
+    if (!p.empty() && p[0] == kEofHeader && p.size() < kMaxFramePayload) break;
     if (!first || p.empty() || p[0] == kLocalInfileHeader) {     // 0xFB: NULL
       first = false;
       continue;
