@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The seeded fault campaign (tests/integration/fault_campaign_test.cpp), long:
 # SEEDS seeds of RUNS moves each, every move with one fault injected (orchestrator
-# SIGKILL or SIGSTOP after a random step, a server SIGSTOPped 3 s at a random
-# moment, the network between the servers cut 3 s at a random moment, a long
-# transaction or a DDL burst straight to the primary, or none).
-# One TSV line per run in bench/faults/results-<date>.tsv; a summary at the end.
+# SIGKILL or SIGSTOP after a random step, the proxy SIGKILLed (restarted 1 s
+# later) or SIGSTOPped 3 s, a server SIGSTOPped 3 s or SIGKILLed (restarted 1 s
+# later, read-only) at a random moment, the network between the servers cut 3 s
+# at a random moment, a long transaction or a DDL burst straight to the
+# primary, or none).
+# One TSV line per run in bench/faults/results-<UTC date and time>.tsv; a
+# summary at the end.
 # Usage: bench/faults/run.sh            (SEEDS="1 2 ... 10", RUNS=12: 120 moves)
 #        SEEDS="7" RUNS=50 bench/faults/run.sh
 set -euo pipefail
@@ -13,7 +16,7 @@ build="${CUTOVER_BUILD_DIR:-$root/build}"
 "$root/scripts/build" >/dev/null
 seeds="${SEEDS:-1 2 3 4 5 6 7 8 9 10}"
 runs="${RUNS:-12}"
-log="$root/bench/faults/results-$(date -u +%Y-%m-%d).tsv"
+log="$root/bench/faults/results-$(date -u +%Y-%m-%d-%H%M).tsv"
 printf 'seed\trun\tcommand\tfault\tdetail\texit\tunpaused_ms\trecovery\tprimary\tseconds\tresult\terror\n' >"$log"
 failed_seeds=0
 for seed in $seeds; do

@@ -257,6 +257,10 @@ void LocalServer::Kill() {
   spdlog::debug("{} killed", Describe());
 }
 
+void LocalServer::AddStartArguments(const std::vector<std::string>& args) {
+  options_.extra_args.insert(options_.extra_args.end(), args.begin(), args.end());
+}
+
 Status LocalServer::Restart() {
   if (Status stopped = Stop(); !stopped) spdlog::debug("{}", stopped.error().message());
   auto start = steady_clock::now();

@@ -69,6 +69,10 @@ class LocalServer {
   // Stops the server if it is running and starts it again on the same port
   // and datadir (after Kill(), InnoDB recovers as after a crash).
   [[nodiscard]] Status Restart();
+  // Appends mariadbd options to every later start (a Restart(), say), e.g.
+  // --read-only=ON for a server that must come back read-only after a crash.
+  // Not thread-safe against a concurrent Restart().
+  void AddStartArguments(const std::vector<std::string>& args);
   bool running() const { return child_.running(); }
   pid_t pid() const { return child_.pid(); }  // -1 when not running
 

@@ -8,6 +8,11 @@
 //   server-stop         SIGSTOP of the source or the target for 3 s at a random
 //                       moment: a hung server, or a network cut between it and
 //                       everyone (orchestrator, proxy, the other server)
+//   server-kill         SIGKILL of the source or the target at a random moment,
+//                       restarted 1 s later on the same port and datadir. Both
+//                       servers restart with --read-only=ON, as production
+//                       servers should be configured: a server back from a
+//                       crash is never writable until someone says so
 //   network-cut         the network between the two servers cut for 3 s at a
 //                       random moment: each server's replication port is behind
 //                       a NetworkLink of the test's own ([replication]
@@ -22,20 +27,22 @@
 //   ddl                 a DDL burst from a SUPER session straight to the primary
 //   none                a clean move
 // After each run: any move left unfinished is finished the way an operator
-// would (--resume, else --abort), then the run checks that exactly one server
+// would (--resume, else --abort); a primary that crashed outside a move and
+// came back read-only is made writable again, as its operator would (the
+// recovery "writable"). Then the run checks that exactly one server
 // is writable (and that no sample, every 50 ms through the run, ever saw two),
 // that the proxy sends clients to it unpaused, that the other server
 // replicates from it and that clients make progress. At the end the workload's
 // ledger is checked: no acknowledged write lost or duplicated.
 //
 // CUTOVER_FAULT_SEED (default 1) and CUTOVER_FAULT_RUNS (default 10) choose the
-// campaign; CUTOVER_FAULT_LOG names a TSV file to append one line per run to
+// campaign; CUTOVER_FAULT_ONLY=<fault> injects only that fault;
+// CUTOVER_FAULT_LOG names a TSV file to append one line per run to
 // (bench/faults/run.sh runs long campaigns that way).
 //
-// Not injected here: SIGKILL of a server (a crashed replica restarts writable
-// unless its my.cnf says read_only, which is the operator's configuration,
-// not cutover's; covered by TargetKilledDuringCatchUpRollsBack and the clone
-// tests).
+// Not injected here: faults during clone (CloneCommandTest stalls and
+// interrupts clones), and a network cut between the orchestrator or the proxy
+// and a server (a server SIGSTOP looks the same to them).
 #include <signal.h>
 
 #include <cstdlib>
@@ -243,6 +250,7 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     }
   }
   MarkClusterDirty();  // servers are stopped and moved back and forth at random
+  for (const char* role : {"source", "target"}) Server(role).AddStartArguments({"--read-only=ON"});
   // The proxy runs as a process here, so that it can be killed and stopped.
   StopInProcessProxy();
   std::unique_ptr<clone_tests::BackgroundCutover> proxy;
@@ -254,9 +262,10 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
   ASSERT_TRUE(start_proxy()) << proxy->output();
   ExpectWorkloadProgress("on the proxy process");
 
-  const char* const kFaults[] = {"orchestrator-kill", "orchestrator-stop", "server-stop", "network-cut",
-                                 "proxy-kill",        "proxy-stop",        "long-transaction",
+  const char* const kFaults[] = {"orchestrator-kill", "orchestrator-stop", "server-stop", "server-kill",
+                                 "network-cut",       "proxy-kill",        "proxy-stop",  "long-transaction",
                                  "ddl",               "none"};
+  const char* only = std::getenv("CUTOVER_FAULT_ONLY");
   const char* const kSteps[] = {"pause", "fence", "catch-up", "promote", "repoint", "resume", "reverse-replication"};
   WritableSampler sampler(source().RootEndpoint(), target().RootEndpoint());
   int failed_runs = 0;
@@ -269,12 +278,13 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     const std::string from = primary, to = OtherRole(primary);
     run.command = to == "target" ? "switchover" : "rollback";
     run.fault = kFaults[pick(std::size(kFaults))];
+    if (only != nullptr && *only != '\0') run.fault = only;
     std::string env;
     std::optional<db::Connection> long_transaction;
     std::unique_ptr<DdlBurst> burst;
+    std::string fault_problems;  // before staller, which may write to it until it is joined
     std::jthread staller;
     std::string proxy_after;  // the step after which the proxy is killed or stopped
-    std::string fault_problems;
     if (run.fault == "orchestrator-kill" || run.fault == "orchestrator-stop") {
       run.detail = kSteps[pick(std::size(kSteps))];
       env = fmt::format("CUTOVER_TEST_{}_AFTER_STEP={}", run.fault == "orchestrator-kill" ? "KILL" : "STOP", run.detail);
@@ -288,6 +298,17 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
         ::kill(pid, SIGSTOP);
         std::this_thread::sleep_for(3s);
         ::kill(pid, SIGCONT);
+      });
+    } else if (run.fault == "server-kill") {
+      const std::string victim = pick(2) == 0 ? from : to;
+      const int delay_ms = pick(400);
+      run.detail = fmt::format("{} after {} ms", victim, delay_ms);
+      local::LocalServer* server = &Server(victim);
+      staller = std::jthread([server, delay_ms, &fault_problems] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        server->Kill();
+        std::this_thread::sleep_for(1s);  // a supervisor's restart delay
+        if (Status st = server->Restart(); !st) fault_problems += " the killed server did not restart: " + st.error().message() + ";";
       });
     } else if (run.fault == "network-cut") {
       const std::string into = pick(2) == 0 ? from : to;
@@ -359,6 +380,13 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
     std::string problems = fault_problems;
     if (run.unpaused_ms > 3000) problems += fmt::format(" clients were still paused {:.0f} ms after the exit;", run.unpaused_ms);
     run.recovery = FinishRecords(config);
+    if (WritableServers().empty() && !LoadState().in_progress) {
+      // The primary crashed and came back read-only: its operator makes it
+      // writable again (cutover does not promote a server on its own).
+      const std::string recorded = LoadState().primary;
+      Status st = Root(recorded).Execute("SET GLOBAL read_only = OFF");
+      run.recovery = st ? "writable" : "failed: " + st.error().message();
+    }
     const std::vector<std::string> writable = WritableServers();
     if (writable.size() != 1) problems += fmt::format(" writable servers: {};", fmt::join(writable, ","));
     if (sampler.both_writable() != both_before) {
