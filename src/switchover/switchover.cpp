@@ -384,12 +384,19 @@ class Move {
     // Lost, or timed out: its last statement (SET GLOBAL read_only = ON) may
     // still be waiting on the server and take effect after this undo. End
     // both sessions first (the fence's stage ends with its session).
-    auto fresh = ConnectRole(from_);
+    auto fresh = SessionEnding(from_, own_ids_on_from_);
     if (!fresh) return Fail(fresh.error());
-    if (Status ended = EndConnections(*fresh, own_ids_on_from_); !ended) {
-      return ended;
-    }
     return fresh->Execute(sql);
+  }
+
+  // A new session on `role`'s server, once the sessions `lost` are gone
+  // there: a lost session's last statement may still be waiting on the
+  // server and would otherwise take effect after whatever this one does.
+  Result<db::Connection> SessionEnding(const ServerRole& role, const std::vector<uint64_t>& lost) {
+    auto fresh = ConnectRole(role);
+    if (!fresh) return Fail(fresh.error());
+    if (Status ended = EndConnections(*fresh, lost); !ended) return Fail(ended.error());
+    return fresh;
   }
 
   // Waits for the new primary to apply the final position, then reads its
@@ -475,11 +482,8 @@ class Move {
   Status RestoreReplica() {
     Status read_only = to_conn_->Execute("SET GLOBAL read_only = ON");
     if (!read_only && read_only.error().code() == ErrorCode::kIo) {
-      const uint64_t lost = to_conn_->thread_id();
-      auto fresh = ConnectRole(to_);
+      auto fresh = SessionEnding(to_, {to_conn_->thread_id()});
       if (!fresh) return Fail(fresh.error());
-      // The lost session's last statement may still run there: ended first.
-      if (Status st = EndConnections(*fresh, {lost}); !st) return st;
       to_conn_.emplace(std::move(*fresh));
       read_only = to_conn_->Execute("SET GLOBAL read_only = ON");
     }
