@@ -56,11 +56,11 @@ Error OnTarget(const Error& e, const db::TableInfo& t) {
 
 }  // namespace
 
-Result<db::Connection> ChunkCopier::OpenTargetSession(const db::Endpoint& target) {
+Result<db::Connection> ChunkCopier::OpenTargetSession(const db::Endpoint& target, uint64_t bytes_before_answer) {
   db::ConnectOptions options;
   options.charset = "binary";
   options.local_infile = true;
-  options.read_timeout = target.timeout * db::kDataTimeoutFactor;  // the target answers once a whole chunk is in
+  options.read_timeout = db::DataReadTimeout(target, bytes_before_answer);
   options.write_timeout = options.read_timeout;
   auto conn = db::Connection::Connect(target, options);
   if (!conn) return Fail(conn.error().OnServer("target"));

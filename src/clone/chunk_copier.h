@@ -26,8 +26,11 @@ enum class WriteMethod { kLoadData, kInsert };
 class ChunkCopier {
  public:
   // Opens the worker's target session: binary character set, no binary
-  // logging, no unique or foreign key checks, the copy's sql_mode.
-  [[nodiscard]] static Result<db::Connection> OpenTargetSession(const db::Endpoint& target);
+  // logging, no unique or foreign key checks, the copy's sql_mode. Its read
+  // timeout allows for one statement reading `bytes_before_answer` first (a
+  // batch, or the biggest table when its indexes are built after the data).
+  [[nodiscard]] static Result<db::Connection> OpenTargetSession(const db::Endpoint& target,
+                                                                uint64_t bytes_before_answer);
   // kLoadData when the target allows LOAD DATA LOCAL (@@local_infile).
   [[nodiscard]] static Result<WriteMethod> ChooseWriteMethod(db::Connection& target);
 

@@ -65,7 +65,11 @@ class ParallelCopy {
 
  private:
   Status Work(db::Connection& source) {
-    auto target = ChunkCopier::OpenTargetSession(options_.target);
+    // The target says nothing while it takes in a batch or builds a table's
+    // deferred indexes, which reads the whole table.
+    uint64_t biggest = kLoadDataBatchBytes;
+    for (const db::TableInfo& t : tables_) biggest = std::max(biggest, t.data_bytes);
+    auto target = ChunkCopier::OpenTargetSession(options_.target, biggest);
     if (!target) return Fail(target.error());
     auto method = ChunkCopier::ChooseWriteMethod(*target);
     if (!method) return Fail(method.error());
@@ -146,6 +150,14 @@ Status Adopt(db::Connection& source, db::Connection& target, const CloneOptions&
         "MASTER_USE_GTID=slave_pos; START SLAVE on it",
         target.where()));
   }
+  // A replica restarted after the clone comes back with the read_only of its
+  // configuration; until the switchover only replication may write to it.
+  auto read_only = target.QueryValue("SELECT @@GLOBAL.read_only");
+  if (!read_only) return Fail(read_only.error());
+  if (read_only->value_or("") != "1") {
+    observer.Warning(fmt::format("target {} was writable; setting read_only = ON", target.where()));
+    if (Status st = target.Execute("SET GLOBAL read_only = ON"); !st) return st;
+  }
   observer.Step(fmt::format("adopted target {}: {}", target.where(), status->Describe()));
   (void)source;
   return {};
@@ -180,7 +192,13 @@ class CloneRun {
       observer_.Step("following replication until the target has caught up");
       Status st = replication::FollowUntilCaughtUp(*source, *target, options_.catchup_timeout, cancel_,
                                                    [&](const replication::LagSample& s) { observer_.Lag(s); });
-      if (!st) return Fail(st.error());
+      // The copy is done and kept: only the wait failed. A plain rerun would
+      // refuse the replica, so say how to wait again without copying again.
+      if (!st) {
+        return Fail(st.error().WithSuffix(
+            "; the copy itself had finished and replication from the source was set up: run cutover clone --adopt "
+            "to wait for the target to catch up again (nothing is copied again)"));
+      }
     }
     report_.total_time = Since(start);
     return report_;
@@ -245,6 +263,14 @@ class CloneRun {
     if (Status st = CopyData(*snapshot, checks.tables, *schema); !st) return st;
     observer_.Step("creating triggers and events");
     if (Status st = schema->CreateAfterData(target); !st) return st;
+    // The marker goes before replication starts, because dropping it is DDL:
+    // a target that crashes inside the drop may write the drop to its binary
+    // log during recovery, as a transaction of its own. With the marker gone
+    // too early a rerun is refused as a non-empty target and --force starts
+    // over (clearing that transaction); with replication already running the
+    // transaction would break it (out-of-order GTID) on a target a rerun
+    // cannot tell from a finished one.
+    if (Status st = MarkCloneComplete(target); !st) return st;
     observer_.Step(fmt::format("starting replication from GTID '{}'{}", snapshot->gtid,
                                options_.replica_threads > 0
                                    ? fmt::format(" with slave_parallel_threads = {}", options_.replica_threads)
@@ -254,8 +280,7 @@ class CloneRun {
       return st;
     }
     // Until the switchover, only replication may write to the copy.
-    if (Status st = target.Execute("SET GLOBAL read_only = ON"); !st) return st;
-    return MarkCloneComplete(target);
+    return target.Execute("SET GLOBAL read_only = ON");
   }
 
   Status CreateSchema(db::Connection& target, const SchemaCopy& schema, const PrecheckReport& checks) {

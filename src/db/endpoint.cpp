@@ -9,4 +9,10 @@ std::string Endpoint::ToString() const {
   return fmt::format("{}:{}", host, port);
 }
 
+std::chrono::seconds DataReadTimeout(const Endpoint& server, uint64_t bytes_before_answer) {
+  constexpr uint64_t kSlowestScanBytesPerSecond = 8 << 20;
+  return server.timeout * 4 +
+         std::chrono::seconds((bytes_before_answer + kSlowestScanBytesPerSecond - 1) / kSlowestScanBytesPerSecond);
+}
+
 }  // namespace cutover::db

@@ -66,13 +66,14 @@ Result<std::vector<Position>> StartTogether(std::vector<db::Connection>& conns) 
 
 }  // namespace
 
-Result<std::vector<db::Connection>> OpenSnapshotSessions(const db::Endpoint& server, int count) {
+Result<std::vector<db::Connection>> OpenSnapshotSessions(const db::Endpoint& server, int count,
+                                                         uint64_t bytes_before_answer) {
   std::vector<db::Connection> out;
   for (int i = 0; i < count; ++i) {
     db::ConnectOptions options;
     options.charset = "binary";
     // They read whole chunks (clone) and checksum them (verify).
-    options.read_timeout = server.timeout * db::kDataTimeoutFactor;
+    options.read_timeout = db::DataReadTimeout(server, bytes_before_answer);
     auto conn = db::Connection::Connect(server, options);
     if (!conn) return Fail(conn.error());
     if (Status st = Prepare(*conn); !st) return Fail(st.error());

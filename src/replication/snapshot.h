@@ -37,7 +37,10 @@ struct Snapshot {
 // OpenSnapshotSessions) and retries until they line up; fills the position.
 [[nodiscard]] Status LineUpSnapshots(Snapshot& snapshot, const std::string& where, int max_attempts = 200);
 
-// `count` sessions prepared for snapshot reads (binary, UTC, REPEATABLE READ).
-[[nodiscard]] Result<std::vector<db::Connection>> OpenSnapshotSessions(const db::Endpoint& server, int count);
+// `count` sessions prepared for snapshot reads (binary, UTC, REPEATABLE READ),
+// with a read timeout that allows one statement to read `bytes_before_answer`
+// before it answers (db::DataReadTimeout).
+[[nodiscard]] Result<std::vector<db::Connection>> OpenSnapshotSessions(const db::Endpoint& server, int count,
+                                                                       uint64_t bytes_before_answer = 0);
 
 }  // namespace cutover::replication

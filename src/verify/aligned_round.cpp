@@ -9,10 +9,11 @@
 
 namespace cutover::verify {
 
-Result<AlignedRound> AlignedRound::Open(const db::Endpoint& source, const db::Endpoint& target, int sessions) {
-  auto source_sessions = replication::OpenSnapshotSessions(source, sessions);
+Result<AlignedRound> AlignedRound::Open(const db::Endpoint& source, const db::Endpoint& target, int sessions,
+                                        uint64_t bytes_before_answer) {
+  auto source_sessions = replication::OpenSnapshotSessions(source, sessions, bytes_before_answer);
   if (!source_sessions) return Fail(source_sessions.error().OnServer("source"));
-  auto target_sessions = replication::OpenSnapshotSessions(target, sessions);
+  auto target_sessions = replication::OpenSnapshotSessions(target, sessions, bytes_before_answer);
   if (!target_sessions) return Fail(target_sessions.error().OnServer("target"));
   auto control = db::Connection::Connect(target);
   if (!control) return Fail(control.error().OnServer("target"));

@@ -23,7 +23,10 @@ namespace cutover::verify {
 
 class AlignedRound {
  public:
-  [[nodiscard]] static Result<AlignedRound> Open(const db::Endpoint& source, const db::Endpoint& target, int sessions);
+  // `bytes_before_answer`: the most one checksum reads before it answers
+  // (sizes the sessions' read timeout, db::DataReadTimeout).
+  [[nodiscard]] static Result<AlignedRound> Open(const db::Endpoint& source, const db::Endpoint& target, int sessions,
+                                                 uint64_t bytes_before_answer);
 
   // REQUIRES: no round is active.
   [[nodiscard]] Status Begin(std::chrono::seconds align_timeout);

@@ -380,7 +380,13 @@ Result<VerifyReport> VerifyRun::Run() {
   if (Status st = Precheck(*source, *target); !st) return cutover::Fail(st.error());
   if (Status st = PlanTables(*source, *target); !st) return cutover::Fail(st.error());
   observer_.Step(fmt::format("comparing {} table(s) with {} session(s) per server", tables_.size(), options_.threads));
-  auto round = AlignedRound::Open(options_.source, options_.target, options_.threads);
+  // A keyless table is checksummed whole; a keyed chunk is sized to take
+  // about chunk_time, which the base read timeout covers.
+  uint64_t biggest_keyless = 0;
+  for (const auto& t : tables_) {
+    if (t->verdict.keyless) biggest_keyless = std::max(biggest_keyless, t->info.data_bytes);
+  }
+  auto round = AlignedRound::Open(options_.source, options_.target, options_.threads, biggest_keyless);
   if (!round) return cutover::Fail(round.error());
   while (!AllWalked()) {
     if (Status st = CompareRound(*round, *target); !st) return cutover::Fail(st.error());
