@@ -18,6 +18,11 @@
 //                       a NetworkLink of the test's own ([replication]
 //                       source_port/target_port), which stops moving bytes
 //                       without closing anything, while both servers keep running
+//   control-cut         the network between the control plane (the orchestrator
+//                       and the proxy, on one host as they usually are) and the
+//                       source or the target cut for 3 s at a random moment:
+//                       [source] and [target] are reached through NetworkLinks
+//                       of their own, while replication and the servers go on
 //   proxy-kill          SIGKILL of the proxy (a `cutover proxy` process here)
 //                       when the orchestrator reports a random step; restarted
 //                       1 s later on the same ports, as a supervisor would
@@ -40,9 +45,8 @@
 // CUTOVER_FAULT_LOG names a TSV file to append one line per run to
 // (bench/faults/run.sh runs long campaigns that way).
 //
-// Not injected here: faults during clone (CloneCommandTest stalls and
-// interrupts clones), and a network cut between the orchestrator or the proxy
-// and a server (a server SIGSTOP looks the same to them).
+// Not injected here: faults during clone (CloneCommandTest's own seeded
+// campaign), and a cut between the orchestrator and the proxy alone.
 #include <signal.h>
 
 #include <cstdlib>
@@ -217,10 +221,26 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
   NetworkLink target_link(target().host(), target().port());
   ASSERT_FALSE(HasFailure());
   auto link = [&](const std::string& role) -> NetworkLink& { return role == "source" ? source_link : target_link; };
+  // The orchestrator and the proxy reach the servers through links of their own.
+  NetworkLink source_control(source().host(), source().port());
+  NetworkLink target_control(target().host(), target().port());
+  ASSERT_FALSE(HasFailure());
+  auto control = [&](const std::string& role) -> NetworkLink& {
+    return role == "source" ? source_control : target_control;
+  };
+  // How the proxy names a server: by the address in the config.
+  auto control_address = [&](const std::string& role) { return fmt::format("127.0.0.1:{}", control(role).port()); };
   const std::string config = WriteConfig(/*catchup_timeout_ms=*/10000, /*max_pause_ms=*/500);
   {
     std::ifstream in(config);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char* role : {"source", "target"}) {
+      const std::string from = fmt::format("[{}]\nhost = \"127.0.0.1\"\nport = {}\n", role, Server(role).port());
+      const size_t at = text.find(from);
+      ASSERT_NE(at, std::string::npos) << text;
+      text.replace(at, from.size(),
+                   fmt::format("[{}]\nhost = \"127.0.0.1\"\nport = {}\n", role, control(role).port()));
+    }
     const std::string section = "[replication]\n";
     const size_t at = text.find(section);
     ASSERT_NE(at, std::string::npos) << text;
@@ -263,8 +283,8 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
   ExpectWorkloadProgress("on the proxy process");
 
   const char* const kFaults[] = {"orchestrator-kill", "orchestrator-stop", "server-stop", "server-kill",
-                                 "network-cut",       "proxy-kill",        "proxy-stop",  "long-transaction",
-                                 "ddl",               "none"};
+                                 "network-cut",       "control-cut",       "proxy-kill",  "proxy-stop",
+                                 "long-transaction",  "ddl",               "none"};
   const char* only = std::getenv("CUTOVER_FAULT_ONLY");
   const char* const kSteps[] = {"pause", "fence", "catch-up", "promote", "repoint", "resume", "reverse-replication"};
   WritableSampler sampler(source().RootEndpoint(), target().RootEndpoint());
@@ -310,11 +330,12 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
         std::this_thread::sleep_for(1s);  // a supervisor's restart delay
         if (Status st = server->Restart(); !st) fault_problems += " the killed server did not restart: " + st.error().message() + ";";
       });
-    } else if (run.fault == "network-cut") {
+    } else if (run.fault == "network-cut" || run.fault == "control-cut") {
       const std::string into = pick(2) == 0 ? from : to;
       const int delay_ms = pick(400);
       run.detail = fmt::format("to {} after {} ms", into, delay_ms);
-      staller = std::jthread([l = &link(into), delay_ms] {
+      NetworkLink* cut = run.fault == "network-cut" ? &link(into) : &control(into);
+      staller = std::jthread([l = cut, delay_ms] {
         std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
         l->Cut();
         std::this_thread::sleep_for(3s);
@@ -396,7 +417,7 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
       primary = writable.front();
       const nlohmann::json status = ProxyStatus();
       if (status.value("paused", true)) problems += " the proxy is still paused;";
-      if (status.value("primary", "") != Address(primary)) {
+      if (status.value("primary", "") != control_address(primary)) {
         problems += fmt::format(" the proxy sends clients to {} but {} is writable;", status.value("primary", ""), primary);
       }
       std::string seen;
@@ -428,7 +449,7 @@ TEST_F(FaultCampaignTest, SeededFaultsDuringMovesLoseNothingAndLeaveOnePrimary) 
   fmt::print("[fault campaign] seed {}: {} run(s), {} failed; {} read_only samples, {} saw two writable servers\n",
              seed, runs, failed_runs, sampler.samples(), sampler.both_writable());
   EXPECT_EQ(sampler.both_writable(), 0);
-  const workload::WorkloadReport report = FinishAndCheck(primary, /*expect_no_errors=*/false);
+  const workload::WorkloadReport report = FinishAndCheck(primary, /*expect_no_errors=*/false, control_address(primary));
   if (log_path != nullptr) {
     std::ofstream(log_path, std::ios::app) << fmt::format(
         "# seed {}: {} runs, {} failed, {} samples, {} with two writable; workload: {} appends acknowledged, {} "

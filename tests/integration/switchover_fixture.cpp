@@ -438,11 +438,12 @@ void SwitchoverFixture::ExpectWorkloadProgress(const std::string& when) {
   EXPECT_GE(workload_->operations(), before + 50) << "the workload made no progress " << when;
 }
 
-workload::WorkloadReport SwitchoverFixture::FinishAndCheck(const std::string& primary, bool expect_no_errors) {
+workload::WorkloadReport SwitchoverFixture::FinishAndCheck(const std::string& primary, bool expect_no_errors,
+                                                          const std::string& proxy_address) {
   EXPECT_EQ(WritableServers(), std::vector<std::string>{primary}) << "exactly one writable primary";
   nlohmann::json status = ProxyStatus();
   EXPECT_FALSE(status.value("paused", true)) << status.dump();
-  EXPECT_EQ(status.value("primary", ""), Address(primary)) << status.dump();
+  EXPECT_EQ(status.value("primary", ""), proxy_address.empty() ? Address(primary) : proxy_address) << status.dump();
 
   auto report = workload_->Check(Server(primary).RootEndpoint());
   if (!report) {

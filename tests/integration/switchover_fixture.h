@@ -151,7 +151,10 @@ class SwitchoverFixture : public ::testing::Test {
   // against it, lost no acknowledged write and kept the bank total. With
   // `expect_no_errors` the clients must also have seen no error at all.
   // Returns the report (for numbers the test prints or asserts on).
-  workload::WorkloadReport FinishAndCheck(const std::string& primary, bool expect_no_errors);
+  // `proxy_address`: how the proxy names the primary, when the config reaches
+  // it at another address than Address(primary).
+  workload::WorkloadReport FinishAndCheck(const std::string& primary, bool expect_no_errors,
+                                          const std::string& proxy_address = "");
 
   // Stops and drops the in-process proxy, so that a `cutover proxy` process
   // started with the config of WriteConfig (same ports, same state file) can
