@@ -3,9 +3,9 @@
 # SEEDS seeds of RUNS moves each, every move with one fault injected (orchestrator
 # SIGKILL or SIGSTOP after a random step, the proxy SIGKILLed (restarted 1 s
 # later) or SIGSTOPped 3 s, a server SIGSTOPped 3 s or SIGKILLed (restarted 1 s
-# later, read-only) at a random moment, the network between the servers cut 3 s
-# at a random moment, a long transaction or a DDL burst straight to the
-# primary, or none).
+# later, read-only) at a random moment, the network between the servers or
+# between the orchestrator and proxy and one server cut 3 s at a random moment,
+# a long transaction or a DDL burst straight to the primary, or none).
 # One TSV line per run in bench/faults/results-<UTC date and time>.tsv; a
 # summary at the end.
 # Usage: bench/faults/run.sh            (SEEDS="1 2 ... 10", RUNS=12: 120 moves)
