@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <random>
 #include <optional>
 #include <string>
 #include <thread>
@@ -527,6 +530,148 @@ TEST_F(CloneCommandTest, StalledTargetEndsTheCloneWithinItsTimeoutAndARerunSucce
   ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
   ASSERT_NO_FATAL_FAILURE(WaitTargetCaughtUp());
   ASSERT_NO_FATAL_FAILURE(ExpectSameData({"big"}));
+}
+
+// A seeded fault campaign for clone: each run clones the live source (written
+// to all along) into a fresh, empty target with one fault injected at a random
+// moment, 0-1.2 s into the clone (which takes about 1.5 s here):
+//   clone-kill       SIGKILL of the cutover process
+//   clone-stop       SIGSTOP of the cutover process for 3 s
+//   clone-interrupt  SIGINT (Ctrl-C)
+//   source-stop      SIGSTOP of the source for 3 s
+//   target-stop      SIGSTOP of the target for 3 s
+//   target-kill      SIGKILL of the target, restarted 1 s later
+//   none             a clean clone
+// Whatever the faulted clone did (finish, or fail with exit 2 within its
+// bounds), a rerun must finish, and then the target must hold exactly the
+// source's data and replicate. timeout_s is 2, so a stall ends a clone within
+// seconds. CUTOVER_CLONE_FAULT_SEED (default 1), CUTOVER_CLONE_FAULT_RUNS
+// (default 3), CUTOVER_FAULT_ONLY (one fault for every run) and
+// CUTOVER_FAULT_LOG (a TSV file to append one line per run to) choose the
+// campaign.
+TEST_F(CloneCommandTest, SeededFaultsDuringClonesEndInACompleteCopyAfterARerun) {
+  auto env_int = [](const char* name, int fallback) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+  };
+  const int seed = env_int("CUTOVER_CLONE_FAULT_SEED", 1);
+  const int runs = env_int("CUTOVER_CLONE_FAULT_RUNS", 3);
+  const char* log_path = std::getenv("CUTOVER_FAULT_LOG");
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  auto pick = [&](int n) { return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng)); };
+  const char* const kFaults[] = {"clone-kill",  "clone-stop",  "clone-interrupt", "source-stop",
+                                 "target-stop", "target-kill", "none"};
+  const std::vector<std::string> kSchemas = {"shop", "types", "big"};
+
+  ASSERT_NO_FATAL_FAILURE(StartServers());
+  ASSERT_NO_FATAL_FAILURE(CreateShopSchema(5000));
+  ASSERT_NO_FATAL_FAILURE(CreateTypesSchema());
+  ASSERT_NO_FATAL_FAILURE(CreateBigTable(40000));
+  ASSERT_NO_FATAL_FAILURE(CreateReplicationUser());
+  std::vector<std::string> source_schemas;
+  {
+    db::Connection source = Connect(*source_);
+    source_schemas = Schemas(source);
+  }
+  std::optional<SourceWriter> writer;
+  writer.emplace(source_->RootEndpoint());
+  writer->Start();
+  int failed_runs = 0;
+  for (int n = 1; n <= runs; ++n) {
+    // A fresh, empty target for every run.
+    target_.reset();
+    auto fresh = local::LocalServer::Start({.server_id = 2,
+                                            .max_connections = 200,
+                                            .extra_args = {"--max-allowed-packet=64M"},
+                                            .name = "clone-target"});
+    ASSERT_TRUE(fresh) << fresh.error().message();
+    target_ = std::move(*fresh);
+    const std::string config = WithServerTimeout(WriteConfig(), 2);
+    std::string fault = kFaults[pick(std::size(kFaults))];
+    const int delay_ms = pick(1200);
+    if (const char* only = std::getenv("CUTOVER_FAULT_ONLY"); only != nullptr && *only != '\0') fault = only;
+    const auto start = std::chrono::steady_clock::now();
+
+    BackgroundCutover clone(CutoverArgv({"clone", "--config", config, "--threads", "2", "--chunk-rows", "2000"}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    std::string detail = fmt::format("after {} ms", delay_ms);
+    if (!clone.Running()) {
+      detail += " (the clone had ended)";
+    } else if (fault == "clone-kill") {
+      clone.Signal(SIGKILL);
+    } else if (fault == "clone-stop") {
+      clone.Signal(SIGSTOP);
+      std::this_thread::sleep_for(3s);
+      clone.Signal(SIGCONT);
+    } else if (fault == "clone-interrupt") {
+      clone.Signal(SIGINT);
+    } else if (fault == "source-stop" || fault == "target-stop") {
+      const pid_t pid = fault == "source-stop" ? source_->pid() : target_->pid();
+      ::kill(pid, SIGSTOP);
+      std::this_thread::sleep_for(3s);
+      ::kill(pid, SIGCONT);
+    } else if (fault == "target-kill") {
+      target_->Kill();
+      std::this_thread::sleep_for(1s);
+      Status restarted = target_->Restart();
+      ASSERT_TRUE(restarted) << restarted.error().message();
+    }
+    const int exit_code = clone.Wait(120s);
+    const double faulted_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::string problems;
+    if (exit_code != 0 && exit_code != 2 && !(fault == "clone-kill" && exit_code == -1)) {
+      problems += fmt::format(" the faulted clone exited {} (0 or 2 expected);", exit_code);
+    }
+    if (faulted_s > 90) problems += fmt::format(" the faulted clone took {:.0f} s;", faulted_s);
+    std::string rerun_output;
+    if (exit_code != 0) {
+      // As an operator would: rerun, and follow the advice a refusal gives.
+      // A clone that failed after its copy says --adopt; one killed then is
+      // refused by the rerun with the same advice.
+      const bool copied = Contains(clone.output(), "run cutover clone --adopt");
+      CommandResult rerun = Cutover(CloneArgs(config, copied ? "--adopt" : "--threads 2 --chunk-rows 5000"));
+      rerun_output = rerun.output;
+      if (!copied && rerun.exit_code == 2 && Contains(rerun.output, "pass --adopt")) {
+        rerun = Cutover(CloneArgs(config, "--adopt"));
+        rerun_output += "rerun with --adopt:\n" + rerun.output;
+      }
+      // Stopped between dropping its marker and starting replication (a few
+      // milliseconds), a copy looks like any non-empty target.
+      if (!copied && rerun.exit_code == 2 && Contains(rerun.output, "pass --force")) {
+        rerun = Cutover(CloneArgs(config, "--force"));
+        rerun_output += "rerun with --force:\n" + rerun.output;
+        detail += " (rerun needed --force)";
+      }
+      if (rerun.exit_code != 0) problems += fmt::format(" the rerun exited {};", rerun.exit_code);
+    }
+    if (problems.empty()) {
+      // Compared while the source is quiet; the writer starts again after.
+      writer->Stop();
+      WaitTargetCaughtUp();
+      ExpectSameData(kSchemas);
+      if (HasFailure()) problems += " the target's data or replication differ (see above);";
+      db::Connection source = Connect(*source_);
+      if (Schemas(source) != source_schemas) problems += " the source's schemas changed;";
+      if (writer->error() != "") problems += " the write load failed: " + writer->error() + ";";
+    }
+    const bool ok = problems.empty();
+    if (!ok) ++failed_runs;
+    EXPECT_TRUE(ok) << fmt::format("seed {} run {}: {} {}: exit {}:{}\n{}\nrerun:\n{}", seed, n, fault, detail,
+                                   exit_code, problems, clone.output(), rerun_output);
+    fmt::print("[clone fault campaign] seed {} run {:>3}: {:<16} {:<30} exit {:>2}  rerun {:<3}  {:5.1f} s  {}\n", seed,
+               n, fault, detail, exit_code, exit_code == 0 ? "no" : "yes", faulted_s, ok ? "ok" : "FAILED");
+    if (log_path != nullptr) {
+      std::ofstream(log_path, std::ios::app)
+          << fmt::format("{}\t{}\tclone\t{}\t{}\t{}\t\t{}\t\t{:.1f}\t{}\t{}\n", seed, n, fault, detail, exit_code,
+                         exit_code == 0 ? "none" : "rerun", faulted_s, ok ? "ok" : "FAILED", problems);
+    }
+    ASSERT_FALSE(HasFatalFailure());
+    if (!ok) break;  // the next run would start from a broken state
+    writer.emplace(source_->RootEndpoint());
+    writer->Start();
+  }
+  writer->Stop();
+  fmt::print("[clone fault campaign] seed {}: {} run(s), {} failed\n", seed, runs, failed_runs);
 }
 
 }  // namespace
