@@ -652,6 +652,10 @@ TEST_F(CloneCommandTest, SeededFaultsDuringClonesEndInACompleteCopyAfterARerun) 
       if (HasFailure()) problems += " the target's data or replication differ (see above);";
       db::Connection source = Connect(*source_);
       if (Schemas(source) != source_schemas) problems += " the source's schemas changed;";
+      // Also after a target restart, which brings read_only back OFF: the
+      // rerun (or --adopt) sets it again.
+      db::Connection target = Connect(*target_);
+      if (Value(target, "SELECT @@GLOBAL.read_only") != "1") problems += " the target is writable;";
       if (writer->error() != "") problems += " the write load failed: " + writer->error() + ";";
     }
     const bool ok = problems.empty();
