@@ -26,9 +26,9 @@ void ChunkWalker::Record(std::chrono::duration<double> elapsed, uint64_t rows) {
   rows_per_chunk_ = std::clamp<uint64_t>(static_cast<uint64_t>(wanted), kMinChunkRows, kMaxChunkRows);
 }
 
-Result<std::optional<std::string>> ChunkWalker::Next(db::Connection& source) {
+Result<std::optional<std::string>> ChunkWalker::Next(db::Connection& source, const std::atomic<bool>& stop) {
   std::lock_guard lock(mu_);
-  if (finished_) return std::optional<std::string>();
+  if (finished_ || stop) return std::optional<std::string>();
   if (table_.key_columns.empty()) {
     finished_ = true;
     return std::optional<std::string>("");

@@ -11,6 +11,7 @@
 // Thread-safety: Next() and Record() may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -30,9 +31,11 @@ class ChunkWalker {
   ChunkWalker(const db::TableInfo& table, uint64_t initial_rows, std::chrono::milliseconds target_time);
 
   // The next chunk's condition ("" for the whole table); std::nullopt once the
-  // table is done. `source` is a session of the caller's, used for MIN/MAX and
-  // boundaries.
-  [[nodiscard]] Result<std::optional<std::string>> Next(db::Connection& source);
+  // table is done, or when `stop` is set: a caller that waited here for
+  // another worker whose query failed (a stalled server) must not send one of
+  // its own and wait out the same timeout again. `source` is a session of the
+  // caller's, used for MIN/MAX and boundaries.
+  [[nodiscard]] Result<std::optional<std::string>> Next(db::Connection& source, const std::atomic<bool>& stop);
 
   // Feeds back how long a chunk of `rows` rows took, to size the next ones.
   void Record(std::chrono::duration<double> elapsed, uint64_t rows);

@@ -284,8 +284,10 @@ Status VerifyRun::Work(AlignedRound& round, size_t session, Clock::time_point de
     const size_t index = next_table_;
     if (index >= tables_.size()) return {};
     TableState& table = *tables_[index];
-    auto where = table.walker->Next(round.source(session));
+    auto where = table.walker->Next(round.source(session), stop_);
     if (!where) return cutover::Fail(where.error().OnServer("source").WithContext("walking " + table.info.DisplayName()));
+    // Another worker failed meanwhile: the table is not done, the run is over.
+    if (stop_) return {};
     if (!*where) {
       size_t expected = index;
       next_table_.compare_exchange_strong(expected, index + 1);
