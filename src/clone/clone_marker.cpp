@@ -50,7 +50,21 @@ Status RecordCreatedSchema(db::Connection& target, const std::string& schema) {
 Status UndoInterruptedClone(db::Connection& target, const InterruptedClone& clone) {
   if (Status st = replication::StopAndForgetReplica(target); !st) return st;
   for (const std::string& schema : clone.schemas) {
-    if (Status st = target.Execute("DROP DATABASE IF EXISTS " + db::QuoteIdentifier(schema)); !st) return st;
+    Status dropped = target.Execute("DROP DATABASE IF EXISTS " + db::QuoteIdentifier(schema));
+    constexpr uint16_t kErrDropRmdir = 1010;  // "Error dropping database (can't rmdir ...)"
+    if (!dropped && dropped.error().server_errno() == kErrDropRmdir) {
+      // Seen after a target was killed inside CREATE TABLE of a partitioned
+      // table: crash recovery leaves files no table owns, which DROP DATABASE
+      // will not delete. Only someone on the target's host can.
+      auto datadir = target.QueryValue("SELECT @@GLOBAL.datadir");
+      const std::string dir = datadir && *datadir ? fmt::format("{}{}", **datadir, schema) : "the schema's directory";
+      return Fail(dropped.error().WithSuffix(fmt::format(
+          "; every table of schema {} is dropped, but the target's crash left files that belong to no table in {}. "
+          "That schema was created by the interrupted clone and holds nothing else: on the target's host, remove "
+          "that directory (rm -r '{}'), then rerun cutover clone",
+          schema, dir, dir)));
+    }
+    if (!dropped) return dropped;
   }
   return MarkCloneComplete(target);
 }
