@@ -45,6 +45,9 @@ class ParallelCopy {
       TableProgress& p = progress_.emplace_back();
       p.name = t.DisplayName();
       p.estimated_rows = t.estimated_rows;
+      // The target says nothing while it takes in a batch or builds a
+      // table's deferred indexes, which reads the whole table.
+      target_bytes_before_answer_ = std::max(target_bytes_before_answer_, t.data_bytes);
     }
     for (const Chunk& c : chunks_) ++progress_[c.table].chunks;
   }
@@ -65,11 +68,7 @@ class ParallelCopy {
 
  private:
   Status Work(db::Connection& source) {
-    // The target says nothing while it takes in a batch or builds a table's
-    // deferred indexes, which reads the whole table.
-    uint64_t biggest = kLoadDataBatchBytes;
-    for (const db::TableInfo& t : tables_) biggest = std::max(biggest, t.data_bytes);
-    auto target = ChunkCopier::OpenTargetSession(options_.target, biggest);
+    auto target = ChunkCopier::OpenTargetSession(options_.target, target_bytes_before_answer_);
     if (!target) return Fail(target.error());
     auto method = ChunkCopier::ChooseWriteMethod(*target);
     if (!method) return Fail(method.error());
@@ -104,6 +103,7 @@ class ParallelCopy {
   const std::vector<Chunk> chunks_;
   const std::atomic<bool>& cancel_;
   std::deque<TableProgress> progress_;
+  uint64_t target_bytes_before_answer_ = kLoadDataBatchBytes;  // sizes the target sessions' read timeout
   std::atomic<size_t> next_{0};
   std::atomic<bool> failed_{false};  // set on the first error or on cancel: workers stop
   std::mutex mu_;
@@ -152,9 +152,9 @@ Status Adopt(db::Connection& source, db::Connection& target, const CloneOptions&
   }
   // A replica restarted after the clone comes back with the read_only of its
   // configuration; until the switchover only replication may write to it.
-  auto read_only = target.QueryValue("SELECT @@GLOBAL.read_only");
+  auto read_only = db::ReadGlobal(target, "read_only");
   if (!read_only) return Fail(read_only.error());
-  if (read_only->value_or("") != "1") {
+  if (*read_only != "1") {
     observer.Warning(fmt::format("target {} was writable; setting read_only = ON", target.where()));
     if (Status st = target.Execute("SET GLOBAL read_only = ON"); !st) return st;
   }

@@ -56,8 +56,8 @@ Status UndoInterruptedClone(db::Connection& target, const InterruptedClone& clon
       // Seen after a target was killed inside CREATE TABLE of a partitioned
       // table: crash recovery leaves files no table owns, which DROP DATABASE
       // will not delete. Only someone on the target's host can.
-      auto datadir = target.QueryValue("SELECT @@GLOBAL.datadir");
-      const std::string dir = datadir && *datadir ? fmt::format("{}{}", **datadir, schema) : "the schema's directory";
+      auto datadir = db::ReadGlobal(target, "datadir");
+      const std::string dir = datadir && !datadir->empty() ? *datadir + schema : "the schema's directory";
       return Fail(dropped.error().WithSuffix(fmt::format(
           "; every table of schema {} is dropped, but the target's crash left files that belong to no table in {}. "
           "That schema was created by the interrupted clone and holds nothing else: on the target's host, remove "

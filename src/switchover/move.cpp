@@ -69,16 +69,16 @@ Status Move::PrepareProxy() {
   return Timed("prepare", [&]() -> Status {
     auto r = proxy_.Prepare(to_.admin.host, to_.admin.port);
     if (!r) {
-      observer_.Step("warning", fmt::format("the proxy could not prepare standby connections ({}); the re-point will open "
-                                    "them inside the pause",
-                                    r.error().message()));
+      observer_.Step("warning", fmt::format("the proxy could not prepare standby connections ({}); the re-point will "
+                                            "open them inside the pause",
+                                            r.error().message()));
       return {};
     }
     detail_ = fmt::format("{} session(s) hold a standby connection to the {}", (*r)["warmed"].get<int>(), to_.role);
     if (const int failed = (*r)["failed"].get<int>(); failed > 0) {
       observer_.Step("warning", fmt::format("{} session(s) could not open a standby connection, e.g. {}; they get one "
-                                    "inside the pause",
-                                    failed, (*r)["failures"][0].get<std::string>()));
+                                            "inside the pause",
+                                            failed, (*r)["failures"][0].get<std::string>()));
     }
     return {};
   });
@@ -273,7 +273,8 @@ Status Move::Fence() {
     // A resumed move past its commit point: the old primary may follow the
     // new one already, so its position now holds the new primary's own
     // transactions. The recorded final position stands.
-    detail_ = fmt::format("final GTID '{}' (recorded){}", state_.final_gtid, writers.empty() ? "" : ", killed " + writers);
+    detail_ = fmt::format("final GTID '{}' (recorded){}", state_.final_gtid,
+                          writers.empty() ? "" : ", killed " + writers);
     return {};
   }
   auto gtid = replication::ReadBinlogGtid(*from_conn_);

@@ -75,6 +75,11 @@ uint64_t GtidSeq(const std::string& gtid) {
   return std::strtoull(gtid.c_str() + dash + 1, nullptr, 10);
 }
 
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
 // ---------------------------------------------------------------------------
 // BackgroundCutover
 

@@ -36,6 +36,8 @@ void Exec(db::Connection& conn, const std::string& sql);
 std::vector<std::string> Rows(db::Connection& conn, const std::string& sql);
 // The last number of a GTID position ("0-1-42" -> 42); 0 when empty.
 uint64_t GtidSeq(const std::string& gtid);
+// The environment variable `name` as an integer; `fallback` when unset or empty.
+int EnvInt(const char* name, int fallback);
 
 // The cutover binary in the background, with stdout and stderr read as they
 // come, so that a test can act at a given point of its run.

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "clone/clone_marker.h"
 #include "clone_fixture.h"
 
 namespace cutover::testing::clone_tests {
@@ -545,15 +546,13 @@ TEST_F(CloneCommandTest, OrphanFilesLeftByATargetCrashAreNamedAndARerunAfterRemo
   const std::string config = WriteConfig();
   {
     db::Connection target = Connect(*target_);
-    for (const char* sql :
-         {"SET SESSION sql_log_bin = 0", "CREATE DATABASE `_cutover`",
-          "CREATE TABLE `_cutover`.`clone_state` (id INT AUTO_INCREMENT PRIMARY KEY, kind VARCHAR(16) NOT NULL, "
-          "value VARCHAR(255) NOT NULL) ENGINE=InnoDB",
-          "INSERT INTO `_cutover`.`clone_state` (kind, value) VALUES ('started', NOW(6)), ('source', 'test'), "
-          "('schema', 'big')",
-          "CREATE DATABASE big", "CREATE TABLE big.items (id INT PRIMARY KEY)"}) {
-      Exec(target, sql);
-    }
+    Exec(target, "SET SESSION sql_log_bin = 0");
+    Status marked = clone::MarkCloneStarted(target, source_->RootEndpoint().ToString());
+    ASSERT_TRUE(marked) << marked.error().message();
+    Exec(target, "CREATE DATABASE big");
+    Status recorded = clone::RecordCreatedSchema(target, "big");
+    ASSERT_TRUE(recorded) << recorded.error().message();
+    Exec(target, "CREATE TABLE big.items (id INT PRIMARY KEY)");
   }
   const std::string dir = target_->datadir() + "/big";
   std::ofstream(dir + "/items#P#p1.ibd") << "left by a crash";
@@ -586,12 +585,8 @@ TEST_F(CloneCommandTest, OrphanFilesLeftByATargetCrashAreNamedAndARerunAfterRemo
 // CUTOVER_FAULT_LOG (a TSV file to append one line per run to) choose the
 // campaign.
 TEST_F(CloneCommandTest, SeededFaultsDuringClonesEndInACompleteCopyAfterARerun) {
-  auto env_int = [](const char* name, int fallback) {
-    const char* v = std::getenv(name);
-    return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
-  };
-  const int seed = env_int("CUTOVER_CLONE_FAULT_SEED", 1);
-  const int runs = env_int("CUTOVER_CLONE_FAULT_RUNS", 3);
+  const int seed = EnvInt("CUTOVER_CLONE_FAULT_SEED", 1);
+  const int runs = EnvInt("CUTOVER_CLONE_FAULT_RUNS", 3);
   const char* log_path = std::getenv("CUTOVER_FAULT_LOG");
   std::mt19937 rng(static_cast<uint32_t>(seed));
   auto pick = [&](int n) { return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng)); };
