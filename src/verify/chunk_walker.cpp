@@ -28,13 +28,16 @@ void ChunkWalker::Record(std::chrono::duration<double> elapsed, uint64_t rows) {
 
 Result<std::optional<std::string>> ChunkWalker::Next(db::Connection& source, const std::atomic<bool>& stop) {
   std::lock_guard lock(mu_);
+  if (failed_) return Fail(*failed_);
   if (finished_ || stop) return std::optional<std::string>();
   if (table_.key_columns.empty()) {
     finished_ = true;
     return std::optional<std::string>("");
   }
-  if (db::IsIntegerDataType(table_.columns[table_.key_columns.front()].data_type)) return NextInteger(source);
-  return NextByWalking(source);
+  auto next = db::IsIntegerDataType(table_.columns[table_.key_columns.front()].data_type) ? NextInteger(source)
+                                                                                           : NextByWalking(source);
+  if (!next) failed_ = next.error();
+  return next;
 }
 
 Result<std::optional<std::string>> ChunkWalker::NextInteger(db::Connection& source) {

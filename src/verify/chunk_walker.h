@@ -31,10 +31,12 @@ class ChunkWalker {
   ChunkWalker(const db::TableInfo& table, uint64_t initial_rows, std::chrono::milliseconds target_time);
 
   // The next chunk's condition ("" for the whole table); std::nullopt once the
-  // table is done, or when `stop` is set: a caller that waited here for
-  // another worker whose query failed (a stalled server) must not send one of
-  // its own and wait out the same timeout again. `source` is a session of the
-  // caller's, used for MIN/MAX and boundaries.
+  // table is done, or when `stop` is set. Once a query of the walker's has
+  // failed, every later call returns that error without a query: a caller
+  // that waited here while another worker's query to a stalled server timed
+  // out must not send one of its own and wait out the same timeout again
+  // (it may get the lock before that worker has set `stop`). `source` is a
+  // session of the caller's, used for MIN/MAX and boundaries.
   [[nodiscard]] Result<std::optional<std::string>> Next(db::Connection& source, const std::atomic<bool>& stop);
 
   // Feeds back how long a chunk of `rows` rows took, to size the next ones.
@@ -54,6 +56,7 @@ class ChunkWalker {
   uint64_t rows_per_chunk_;
   bool started_ = false;
   bool finished_ = false;
+  std::optional<Error> failed_;  // the first failed query's error
   // Integer keys: the next range starts at next_; density_ is rows per key value.
   Wide next_ = 0;
   Wide max_ = 0;

@@ -7,6 +7,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <regex>
@@ -16,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "proxy_fixture.h"
+#include "verify/chunk_walker.h"
 #include "verify_fixture.h"
 
 namespace cutover::testing {
@@ -313,6 +316,35 @@ TEST_F(VerifyTest, StalledSourceEndsTheRunWithinItsTimeoutAndARerunSucceeds) {
   servers_->WaitCaughtUp();
   const VerifyOutcome rerun = servers_->Verify();
   EXPECT_EQ(rerun.exit_code, 0) << rerun.Describe();
+}
+
+// The race behind a stalled source ending verify after two timeouts instead
+// of one: the worker that waited for a table's walker got its lock in the
+// moment between the other worker's failed query and that worker stopping the
+// run, and sent a query of its own. A walker whose query failed gives that
+// error to every later caller, without a query.
+TEST_F(VerifyTest, WalkerWhoseQueryFailedGivesItsErrorToLaterCallersWithoutAQuery) {
+  db::Connection doomed = servers_->ConnectSource();
+  db::Connection healthy = servers_->ConnectSource();
+  auto tables = db::ReadTables(healthy, {"kinds"});
+  ASSERT_TRUE(tables) << tables.error().message();
+  auto types = std::find_if(tables->begin(), tables->end(), [](const auto& t) { return t.name == "types"; });
+  ASSERT_NE(types, tables->end());
+  verify::ChunkWalker walker(*types, 100, std::chrono::milliseconds(100));
+  VerifySqlExec(healthy, fmt::format("KILL {}", doomed.thread_id()));
+  const std::atomic<bool> running{false};
+  auto first = walker.Next(doomed, running);
+  ASSERT_FALSE(first) << "the walker's query on a killed session succeeded";
+
+  constexpr const char* kQuestions =
+      "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'QUESTIONS'";
+  const std::string before = VerifySqlValue(healthy, kQuestions);
+  auto second = walker.Next(healthy, running);
+  const std::string after = VerifySqlValue(healthy, kQuestions);
+  ASSERT_FALSE(second) << "a walker whose query failed went on walking";
+  EXPECT_EQ(second.error().message(), first.error().message());
+  // The second SELECT of the counter is the only statement in between.
+  EXPECT_EQ(std::stoi(after), std::stoi(before) + 1) << "the walker sent a query after its first one failed";
 }
 
 // Its own servers: the target does not survive the test.
