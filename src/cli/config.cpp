@@ -78,6 +78,16 @@ std::optional<ServerConfig> ReadServer(const toml::table& root, const std::strin
                              name, timeout));
   }
   s.timeout = std::chrono::seconds(timeout);
+  s.tls_ca = (*t)["tls_ca"].value_or(std::string());
+  // A CA given means the certificate is to be checked.
+  const std::string tls = (*t)["tls"].value_or(std::string(s.tls_ca.empty() ? "off" : "verify"));
+  if (tls == "off") s.tls = proxy::BackendTlsMode::kOff;
+  else if (tls == "required") s.tls = proxy::BackendTlsMode::kRequired;
+  else if (tls == "verify") s.tls = proxy::BackendTlsMode::kVerify;
+  else problems.Add(fmt::format("[{}] tls = \"{}\": expected \"off\", \"required\" or \"verify\"", name, tls));
+  if (s.tls == proxy::BackendTlsMode::kOff && !s.tls_ca.empty()) {
+    problems.Add(fmt::format("[{}] tls_ca is set but tls = \"off\": set tls = \"verify\" to use it", name));
+  }
   return s;
 }
 
@@ -151,6 +161,14 @@ void ReadProxy(const toml::table& root, Config& config, Problems& problems) {
     if (*v < 1024 || *v > (int64_t{1} << 30)) problems.Add("proxy.max_packet_size must be between 1024 and 1073741824");
     else out.max_packet_size = static_cast<uint32_t>(*v);
   }
+  out.tls.cert = (*p)["tls_cert"].value_or(std::string());
+  out.tls.key = (*p)["tls_key"].value_or(std::string());
+  out.tls.ca = (*p)["tls_ca"].value_or(std::string());
+  out.tls.required = (*p)["require_tls"].value_or(false);
+  if (out.tls.cert.empty() && (out.tls.required || !out.tls.key.empty() || !out.tls.ca.empty())) {
+    problems.Add("proxy.tls_cert is missing: require_tls, tls_key and tls_ca need the proxy's certificate");
+  }
+  if (!out.tls.cert.empty() && out.tls.key.empty()) problems.Add("proxy.tls_key is missing: tls_cert needs its key");
   ReadUsers(*p, out, problems);
 }
 
@@ -343,6 +361,12 @@ Result<Config> ParseConfig(std::string_view text, const std::string& origin, uns
   config.source = ReadServer(root, "source", problems);
   if (config.source) config.proxy.primary = {config.source->host, config.source->port};
   config.target = ReadServer(root, "target", problems);
+  // [source] first: a server the config does not name gets its settings.
+  for (const auto& [name, server] : {std::pair{"source", &config.source}, std::pair{"target", &config.target}}) {
+    if (!*server) continue;
+    const ServerConfig& s = **server;
+    config.proxy.backend_tls.push_back({{s.host, s.port}, s.tls, s.tls_ca, name});
+  }
   if (const toml::table* r = root["replication"].as_table()) {
     ReplicationConfig c{(*r)["user"].value_or(std::string()), ReadPassword(*r, "replication", problems)};
     if (c.user.empty()) problems.Add("[replication] user is missing");

@@ -19,6 +19,8 @@ struct ServerConfig {
   std::string user;
   std::string password;
   std::chrono::seconds timeout{30};  // timeout_s: see db::Endpoint::timeout
+  proxy::BackendTlsMode tls = proxy::BackendTlsMode::kOff;  // how the proxy connects to it
+  std::string tls_ca;  // the CA its certificate chains to; empty: the system's CAs
   std::string ToString() const { return host + ":" + std::to_string(port); }
   db::Endpoint ToEndpoint() const { return {host, port, user, password, timeout}; }
 };

@@ -20,12 +20,13 @@ int RunProxy(const ProxyOptions& options) {
     fmt::print(stderr, "cutover proxy: {}\n", config.error().message());
     return 2;
   }
-  // Block the stop signals before any thread starts, so that only sigwait
-  // below receives them.
+  // Block the stop signals and SIGHUP (reload the TLS files) before any
+  // thread starts, so that only sigwait below receives them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   // Every session holds two sockets: allow as many as the hard limit does.
@@ -55,7 +56,9 @@ int RunProxy(const ProxyOptions& options) {
                config->proxy.listen.host, server.listen_port(), config->proxy.threads,
                config->proxy.admin_listen.host, admin.port(), config->proxy.primary.ToString());
   int signal = 0;
-  sigwait(&signals, &signal);
+  while (sigwait(&signals, &signal) == 0 && signal == SIGHUP) {
+    (void)server.ReloadTls();  // logs the outcome; a failure keeps the files in use
+  }
   spdlog::info("stopping on signal {}", signal);
   server.Stop();
   return 0;

@@ -127,6 +127,7 @@ inline constexpr uint16_t kUnknownError = 1105;           // ER_UNKNOWN_ERROR, S
 inline constexpr uint16_t kUnknownStatement = 1243;       // ER_UNKNOWN_STMT_HANDLER, SQLSTATE HY000
 inline constexpr uint16_t kNetPacketTooLarge = 1153;      // ER_NET_PACKET_TOO_LARGE, SQLSTATE 08S01
 inline constexpr uint16_t kConnectionKilled = 1927;       // ER_CONNECTION_KILLED (MariaDB), SQLSTATE 70100
+inline constexpr uint16_t kSecureTransportRequired = 3159;  // ER_SECURE_TRANSPORT_REQUIRED, SQLSTATE 08004 (MariaDB)
 // Client-side numbers (2000-2999, such as 2003 and 2013) must not be sent:
 // Connector/C reports a server ERR carrying one as "malformed packet" (2027).
 }  // namespace server_error

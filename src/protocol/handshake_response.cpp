@@ -135,4 +135,11 @@ void WriteConnectAttributes(const ConnectAttributes& attrs, ByteWriter& out) {
   out.Raw(block);
 }
 
+void WriteSslRequest(const HandshakeResponse41& r, Bytes& out) {
+  assert(r.capabilities & capability::kSsl);
+  Bytes full;
+  WriteHandshakeResponse41(r, full);
+  out.insert(out.end(), full.begin(), full.begin() + kFixedPartLength);
+}
+
 }  // namespace cutover::protocol

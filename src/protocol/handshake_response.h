@@ -28,6 +28,9 @@ struct HandshakeResponse41 {
 // True when the payload is an SSLRequest: exactly the 32-byte fixed part with
 // CLIENT_SSL set. REQUIRES: nothing.
 bool IsSslRequest(ByteView payload);
+// The SSLRequest that asks a server for TLS before `r` goes over it: r's
+// fixed part. REQUIRES: r.capabilities has CLIENT_SSL.
+void WriteSslRequest(const HandshakeResponse41& r, Bytes& out);
 
 // Parses the whole payload. Requires CLIENT_PROTOCOL_41 (kUnsupported
 // otherwise). The auth response is lenenc with

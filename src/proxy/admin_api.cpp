@@ -59,7 +59,9 @@ json StatusJson(const ProxyStatus& st) {
               {"counters", {{"sessions_accepted", st.totals.sessions_accepted},
                             {"logins_failed", st.totals.logins_failed},
                             {"commands", st.totals.commands},
-                            {"backend_errors", st.totals.backend_errors}}}};
+                            {"backend_errors", st.totals.backend_errors},
+                            {"tls_sessions", st.totals.tls_sessions},
+                            {"tls_handshakes_failed", st.totals.tls_handshakes_failed}}}};
 }
 
 std::string MetricsText(const ProxyStatus& st) {
@@ -76,9 +78,11 @@ std::string MetricsText(const ProxyStatus& st) {
       "# TYPE cutover_sessions_accepted_total counter\ncutover_sessions_accepted_total {}\n"
       "# TYPE cutover_logins_failed_total counter\ncutover_logins_failed_total {}\n"
       "# TYPE cutover_commands_total counter\ncutover_commands_total {}\n"
-      "# TYPE cutover_backend_errors_total counter\ncutover_backend_errors_total {}\n",
+      "# TYPE cutover_backend_errors_total counter\ncutover_backend_errors_total {}\n"
+      "# TYPE cutover_tls_sessions_total counter\ncutover_tls_sessions_total {}\n"
+      "# TYPE cutover_tls_handshakes_failed_total counter\ncutover_tls_handshakes_failed_total {}\n",
       st.sessions.size(), in_trans, pinned, st.paused ? 1 : 0, st.totals.sessions_accepted, st.totals.logins_failed,
-      st.totals.commands, st.totals.backend_errors);
+      st.totals.commands, st.totals.backend_errors, st.totals.tls_sessions, st.totals.tls_handshakes_failed);
 }
 
 int StatusFor(const Error& e) {
@@ -172,7 +176,7 @@ awaitable<HttpResponse> HandleRepoint(ProxyServer& server, const json& body) {
 awaitable<HttpResponse> Dispatch(ProxyServer& server, const HttpRequest& req) {
   static const std::map<std::string, std::string, std::less<>> kEndpoints = {
       {"/status", "GET"}, {"/metrics", "GET"}, {"/pause", "POST"}, {"/resume", "POST"},
-      {"/prepare", "POST"}, {"/unprepare", "POST"}, {"/repoint", "POST"}};
+      {"/prepare", "POST"}, {"/unprepare", "POST"}, {"/repoint", "POST"}, {"/tls/reload", "POST"}};
   const auto endpoint = kEndpoints.find(req.path);
   if (endpoint == kEndpoints.end()) co_return ErrorResponse(404, fmt::format("no such endpoint: {}", req.path));
   if (endpoint->second != req.method) {
@@ -194,6 +198,11 @@ awaitable<HttpResponse> Dispatch(ProxyServer& server, const HttpRequest& req) {
     co_return JsonResponse(200, json{{"paused", false}});
   }
   if (req.path == "/prepare") co_return co_await HandlePrepare(server, body);
+  if (req.path == "/tls/reload") {
+    auto reloaded = server.ReloadTls();
+    if (!reloaded) co_return ErrorResponse(400, reloaded.error().message());
+    co_return JsonResponse(200, json{{"reloaded", true}, {"certificate", *reloaded}});
+  }
   if (req.path == "/unprepare") {
     co_await server.Unprepare();
     co_return JsonResponse(200, json{{"prepared", false}});

@@ -14,31 +14,34 @@ Error SocketError(const asio::error_code& ec, std::string_view peer) {
 
 }  // namespace
 
-awaitable<Status> ReadSome(tcp::socket& socket, IoBuffer& buf, std::string_view peer) {
+awaitable<Status> ReadSome(Stream& stream, IoBuffer& buf, std::string_view peer) {
   auto space = buf.PrepareWrite(kMinRead);
-  auto [ec, n] = co_await socket.async_read_some(asio::buffer(space.data(), space.size()), kNoThrow);
+  const asio::mutable_buffer into(space.data(), space.size());
+  auto [ec, n] = co_await stream.ReadSome(into);
   if (ec) co_return Fail(SocketError(ec, peer));
   buf.Commit(n);
   co_return Status{};
 }
 
-awaitable<Status> ReadAtLeast(tcp::socket& socket, IoBuffer& buf, size_t n, std::string_view peer) {
+awaitable<Status> ReadAtLeast(Stream& stream, IoBuffer& buf, size_t n, std::string_view peer) {
   while (buf.size() < n) {
     auto space = buf.PrepareWrite(std::max(kMinRead, n - buf.size()));
-    auto [ec, got] = co_await socket.async_read_some(asio::buffer(space.data(), space.size()), kNoThrow);
+    const asio::mutable_buffer into(space.data(), space.size());
+    auto [ec, got] = co_await stream.ReadSome(into);
     if (ec) co_return Fail(SocketError(ec, peer));
     buf.Commit(got);
   }
   co_return Status{};
 }
 
-awaitable<Status> WriteAll(tcp::socket& socket, ByteView data, std::string_view peer) {
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data.data(), data.size()), kNoThrow);
+awaitable<Status> WriteAll(Stream& stream, ByteView data, std::string_view peer) {
+  const asio::const_buffer from(data.data(), data.size());
+  auto [ec, n] = co_await stream.Write(from);
   if (ec) co_return Fail(SocketError(ec, peer));
   co_return Status{};
 }
 
-awaitable<Result<protocol::Packet>> ReadPacket(tcp::socket& socket, IoBuffer& buf, size_t max_payload,
+awaitable<Result<protocol::Packet>> ReadPacket(Stream& stream, IoBuffer& buf, size_t max_payload,
                                                std::string_view peer) {
   for (;;) {
     size_t consumed = 0;
@@ -48,14 +51,39 @@ awaitable<Result<protocol::Packet>> ReadPacket(tcp::socket& socket, IoBuffer& bu
       co_return packet;
     }
     if (packet.error().code() != ErrorCode::kIncomplete) co_return Fail(packet.error().WithContext(peer));
-    if (auto st = co_await ReadSome(socket, buf, peer); !st) co_return Fail(st.error());
+    if (auto st = co_await ReadSome(stream, buf, peer); !st) co_return Fail(st.error());
   }
 }
 
-awaitable<Status> WritePacket(tcp::socket& socket, ByteView payload, uint8_t seq, std::string_view peer) {
+awaitable<Result<protocol::Packet>> ReadPacketExactly(Stream& stream, IoBuffer& buf, size_t max_payload,
+                                                      std::string_view peer) {
+  size_t want = protocol::kFrameHeaderSize;
+  for (;;) {
+    if (buf.size() >= protocol::kFrameHeaderSize) {
+      const protocol::FrameHeader header = protocol::ParseFrameHeader(buf.data());
+      if (header.payload_length > max_payload || header.payload_length >= protocol::kMaxFramePayload) {
+        co_return Fail(Error::Malformed(fmt::format("{}: login packet of {} bytes", peer, header.payload_length)));
+      }
+      want = protocol::kFrameHeaderSize + header.payload_length;
+      if (buf.size() >= want) break;
+    }
+    auto space = buf.PrepareWrite(want - buf.size());
+    const asio::mutable_buffer into(space.data(), want - buf.size());
+    auto [ec, got] = co_await stream.ReadSome(into);
+    if (ec) co_return Fail(SocketError(ec, peer));
+    buf.Commit(got);
+  }
+  size_t consumed = 0;
+  auto packet = protocol::DecodePacket(buf.readable(), max_payload, &consumed);
+  if (!packet) co_return Fail(packet.error().WithContext(peer));
+  buf.Consume(consumed);
+  co_return packet;
+}
+
+awaitable<Status> WritePacket(Stream& stream, ByteView payload, uint8_t seq, std::string_view peer) {
   Bytes out;
   protocol::EncodePacket(payload, &seq, out);
-  co_return co_await WriteAll(socket, out, peer);
+  co_return co_await WriteAll(stream, out, peer);
 }
 
 Result<std::unique_ptr<tcp::acceptor>> Listen(asio::io_context& context, const HostPort& address,

@@ -25,6 +25,7 @@
 #include "protocol/frame.h"
 #include "proxy/io_buffer.h"
 #include "proxy/proxy_config.h"
+#include "proxy/stream.h"
 
 namespace cutover::proxy {
 
@@ -33,17 +34,21 @@ using tcp = asio::ip::tcp;
 inline constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Reads until buf holds at least n bytes. `peer` names the other side in errors.
-awaitable<Status> ReadAtLeast(tcp::socket& socket, IoBuffer& buf, size_t n, std::string_view peer);
+awaitable<Status> ReadAtLeast(Stream& stream, IoBuffer& buf, size_t n, std::string_view peer);
 // Reads whatever arrives next (at least one byte).
-awaitable<Status> ReadSome(tcp::socket& socket, IoBuffer& buf, std::string_view peer);
-awaitable<Status> WriteAll(tcp::socket& socket, ByteView data, std::string_view peer);
+awaitable<Status> ReadSome(Stream& stream, IoBuffer& buf, std::string_view peer);
+awaitable<Status> WriteAll(Stream& stream, ByteView data, std::string_view peer);
 
 // Reads one whole logical packet (frames joined) and consumes it from buf.
-awaitable<Result<protocol::Packet>> ReadPacket(tcp::socket& socket, IoBuffer& buf,
-                                               size_t max_payload, std::string_view peer);
+awaitable<Result<protocol::Packet>> ReadPacket(Stream& stream, IoBuffer& buf, size_t max_payload,
+                                               std::string_view peer);
+// The same, reading not one byte past the packet's one frame: for a packet
+// after which the peer may start TLS, whose first bytes must reach OpenSSL,
+// not buf. REQUIRES: buf is empty.
+awaitable<Result<protocol::Packet>> ReadPacketExactly(Stream& stream, IoBuffer& buf, size_t max_payload,
+                                                      std::string_view peer);
 // Frames `payload` starting at sequence id `seq` and writes it.
-awaitable<Status> WritePacket(tcp::socket& socket, ByteView payload, uint8_t seq,
-                              std::string_view peer);
+awaitable<Status> WritePacket(Stream& stream, ByteView payload, uint8_t seq, std::string_view peer);
 
 // Opens a listening socket on `address` (an IP, not a host name); `setting`
 // names the configuration key in errors, e.g. "proxy.listen".

@@ -44,16 +44,16 @@ Error ServerError(ByteView payload, std::string_view peer) {
 }  // namespace
 
 BackendConnection::BackendConnection(tcp::socket socket, HostPort address)
-    : socket_(std::move(socket)), address_(std::move(address)), peer_("backend " + address_.ToString()) {}
+    : stream_(std::move(socket)), address_(std::move(address)), peer_("backend " + address_.ToString()) {}
 
 awaitable<Result<BackendGreeting>> BackendConnection::Probe(HostPort address, std::chrono::milliseconds timeout) {
   auto executor = co_await asio::this_coro::executor;
-  tcp::socket socket(executor);
+  Stream stream{tcp::socket(executor)};
   const std::string peer = "backend " + address.ToString();
-  Deadline deadline(socket, timeout);
-  if (auto st = co_await ConnectSocket(socket, address, peer); !st) co_return Fail(st.error());
+  Deadline deadline(stream.socket(), timeout);
+  if (auto st = co_await ConnectSocket(stream.socket(), address, peer); !st) co_return Fail(st.error());
   IoBuffer buf(4096);
-  auto packet = co_await ReadPacket(socket, buf, 64 * 1024, peer);
+  auto packet = co_await ReadPacket(stream, buf, 64 * 1024, peer);
   if (!packet) co_return Fail(deadline.expired() ? Error::Timeout(peer + ": no greeting in time") : packet.error());
   auto greeting = ParseHandshakeV10(packet->payload);
   if (!greeting) co_return Fail(greeting.error().WithContext(peer));
@@ -64,8 +64,8 @@ awaitable<Result<std::unique_ptr<BackendConnection>>> BackendConnection::Open(co
   auto executor = co_await asio::this_coro::executor;
   tcp::socket socket(executor);
   std::unique_ptr<BackendConnection> conn(new BackendConnection(std::move(socket), login.address));
-  Deadline deadline(conn->socket_, login.timeout);
-  auto st = co_await ConnectSocket(conn->socket_, login.address, conn->peer_);
+  Deadline deadline(conn->stream_.socket(), login.timeout);
+  auto st = co_await ConnectSocket(conn->stream_.socket(), login.address, conn->peer_);
   if (st) st = co_await conn->Login(login);
   if (st) st = co_await conn->EnableTracking();
   if (!st) {
@@ -78,7 +78,7 @@ awaitable<Result<std::unique_ptr<BackendConnection>>> BackendConnection::Open(co
 }
 
 awaitable<Status> BackendConnection::Login(const BackendLogin& login) {
-  auto packet = co_await ReadPacket(socket_, buffer_, 64 * 1024, peer_);
+  auto packet = co_await ReadPacket(stream_, buffer_, 64 * 1024, peer_);
   if (!packet) co_return Fail(packet.error());
   if (!packet->payload.empty() && packet->payload[0] == kErrHeader) co_return Fail(ServerError(packet->payload, peer_));
   auto greeting = ParseHandshakeV10(packet->payload);
@@ -101,6 +101,11 @@ awaitable<Status> BackendConnection::Login(const BackendLogin& login) {
   response.capabilities = caps;
   response.max_packet_size = 1u << 30;
   response.character_set = login.character_set ? login.character_set : greeting->character_set;
+  uint8_t seq = packet->last_sequence_id + 1;
+  if (login.tls.context) {
+    if (auto st = co_await StartTls(login.tls, greeting->capabilities, response, seq); !st) co_return st;
+    ++seq;
+  }
   response.username = login.user;
   const std::string scramble = greeting->auth_plugin_data.substr(0, kScrambleLength);
   if (login.stage1) response.auth_response = NativePasswordToken(*login.stage1, AsBytes(scramble));
@@ -109,13 +114,34 @@ awaitable<Status> BackendConnection::Login(const BackendLogin& login) {
   response.attributes = login.attributes;
   Bytes payload;
   WriteHandshakeResponse41(response, payload);
-  if (auto st = co_await WritePacket(socket_, payload, packet->last_sequence_id + 1, peer_); !st) co_return st;
-  co_return co_await FinishAuth(login, packet->last_sequence_id + 2);
+  if (auto st = co_await WritePacket(stream_, payload, seq, peer_); !st) co_return st;
+  co_return co_await FinishAuth(login, seq + 1);
+}
+
+// SSLRequest, then the TLS handshake; the login goes on encrypted.
+awaitable<Status> BackendConnection::StartTls(const BackendTls& tls, Capabilities server_capabilities,
+                                              HandshakeResponse41& response, uint8_t seq) {
+  if (!(server_capabilities & capability::kSsl)) {
+    co_return Fail(Error::Config(fmt::format(
+        "{} does not offer TLS; configure TLS on the server or set [{}] tls = \"off\" to connect in plaintext", peer_,
+        tls.setting)));
+  }
+  response.capabilities |= capability::kSsl;
+  Bytes request;
+  WriteSslRequest(response, request);
+  if (auto st = co_await WritePacket(stream_, request, seq, peer_); !st) co_return st;
+  auto started = co_await stream_.ConnectTls(tls.context, tls.name, peer_);
+  if (!started && tls.name.verify && started.error().message().find("certificate verify failed") != std::string::npos) {
+    co_return Fail(Error::Config(fmt::format("{}; set [{}] tls_ca to the CA that signed the server's certificate, or "
+                                             "tls = \"required\" to encrypt without checking it",
+                                             started.error().message(), tls.setting)));
+  }
+  co_return started;
 }
 
 awaitable<Status> BackendConnection::FinishAuth(const BackendLogin& login, uint8_t seq) {
   for (int round = 0; round < 2; ++round) {
-    auto reply = co_await ReadPacket(socket_, buffer_, 64 * 1024, peer_);
+    auto reply = co_await ReadPacket(stream_, buffer_, 64 * 1024, peer_);
     if (!reply) co_return Fail(reply.error());
     const Bytes& p = reply->payload;
     if (p.empty()) co_return Fail(Error::Malformed(peer_ + ": empty packet during login"));
@@ -139,13 +165,13 @@ awaitable<Status> BackendConnection::FinishAuth(const BackendLogin& login, uint8
     if (login.stage1) token = NativePasswordToken(*login.stage1, AsBytes(sw->plugin_data.substr(0, kScrambleLength)));
     seq = reply->last_sequence_id + 1;
     const ByteView token_bytes = AsBytes(token);
-    if (auto st = co_await WritePacket(socket_, token_bytes, seq, peer_); !st) co_return st;
+    if (auto st = co_await WritePacket(stream_, token_bytes, seq, peer_); !st) co_return st;
   }
   co_return Fail(Error::Malformed(peer_ + ": login did not finish"));
 }
 
 awaitable<Status> BackendConnection::RunCommand(ByteView payload) {
-  if (auto st = co_await WritePacket(socket_, payload, 0, peer_); !st) co_return st;
+  if (auto st = co_await WritePacket(stream_, payload, 0, peer_); !st) co_return st;
   tracker_.Start(static_cast<Command>(payload[0]));
   while (!tracker_.done()) {
     auto n = tracker_.Feed(buffer_.readable());
@@ -155,7 +181,7 @@ awaitable<Status> BackendConnection::RunCommand(ByteView payload) {
     if (tracker_.awaiting_local_infile()) {
       co_return Fail(Error::Unsupported(peer_ + ": unexpected LOCAL INFILE request"));
     }
-    if (auto st = co_await ReadSome(socket_, buffer_, peer_); !st) co_return st;
+    if (auto st = co_await ReadSome(stream_, buffer_, peer_); !st) co_return st;
   }
   if (const auto& err = tracker_.error()) {
     co_return Fail(Error::Server(err->error_code, err->sql_state, fmt::format("{}: {}", peer_, err->message)));
@@ -173,8 +199,8 @@ awaitable<Result<std::optional<std::string>>> BackendConnection::QueryValue(std:
   constexpr size_t kMaxPayload = 1024 * 1024;
   Bytes command{static_cast<uint8_t>(Command::kQuery)};
   command.insert(command.end(), sql.begin(), sql.end());
-  if (auto st = co_await WritePacket(socket_, command, 0, peer_); !st) co_return Fail(st.error());
-  auto head = co_await ReadPacket(socket_, buffer_, kMaxPayload, peer_);
+  if (auto st = co_await WritePacket(stream_, command, 0, peer_); !st) co_return Fail(st.error());
+  auto head = co_await ReadPacket(stream_, buffer_, kMaxPayload, peer_);
   if (!head) co_return Fail(head.error());
   if (!head->payload.empty() && head->payload[0] == kErrHeader) co_return Fail(ServerError(head->payload, peer_));
   ByteReader count_in(head->payload);
@@ -184,13 +210,13 @@ awaitable<Result<std::optional<std::string>>> BackendConnection::QueryValue(std:
   }
   // The column definition, then an EOF unless CLIENT_DEPRECATE_EOF.
   for (int i = (capabilities_ & capability::kDeprecateEof) ? 1 : 0; i < 2; ++i) {
-    auto skipped = co_await ReadPacket(socket_, buffer_, kMaxPayload, peer_);
+    auto skipped = co_await ReadPacket(stream_, buffer_, kMaxPayload, peer_);
     if (!skipped) co_return Fail(skipped.error());
   }
   std::optional<std::string> value;
   bool first = true;
   for (;;) {
-    auto packet = co_await ReadPacket(socket_, buffer_, kMaxPayload, peer_);
+    auto packet = co_await ReadPacket(stream_, buffer_, kMaxPayload, peer_);
     if (!packet) co_return Fail(packet.error());
     const Bytes& p = packet->payload;
     if (!p.empty() && p[0] == kErrHeader) co_return Fail(ServerError(p, peer_));

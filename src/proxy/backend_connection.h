@@ -16,10 +16,12 @@
 #include "protocol/auth.h"
 #include "protocol/constants.h"
 #include "protocol/handshake.h"
+#include "protocol/handshake_response.h"
 #include "protocol/response_tracker.h"
 #include "protocol/statement.h"
 #include "proxy/asio_util.h"
 #include "proxy/proxy_config.h"
+#include "proxy/tls_context.h"
 
 namespace cutover::proxy {
 
@@ -43,6 +45,7 @@ struct BackendLogin {
   protocol::Capabilities client_capabilities = 0;  // what the client negotiated with the proxy
   std::vector<std::pair<std::string, std::string>> attributes;
   std::chrono::milliseconds timeout{5000};
+  BackendTls tls;  // no context: plaintext
 };
 
 // The greeting of a server, kept so the proxy can greet clients alike.
@@ -62,7 +65,7 @@ class BackendConnection {
   // caller may co_spawn Probe with a temporary that is gone before it runs.
   static awaitable<Result<BackendGreeting>> Probe(HostPort address, std::chrono::milliseconds timeout);
 
-  tcp::socket& socket() { return socket_; }
+  Stream& stream() { return stream_; }
   IoBuffer& buffer() { return buffer_; }
   protocol::ResponseTracker& tracker() { return tracker_; }
   const HostPort& address() const { return address_; }
@@ -91,8 +94,10 @@ class BackendConnection {
   BackendConnection(tcp::socket socket, HostPort address);
   awaitable<Status> Login(const BackendLogin& login);
   awaitable<Status> FinishAuth(const BackendLogin& login, uint8_t seq);
+  awaitable<Status> StartTls(const BackendTls& tls, protocol::Capabilities server_capabilities,
+                             protocol::HandshakeResponse41& response, uint8_t seq);
 
-  tcp::socket socket_;
+  Stream stream_;
   HostPort address_;
   std::string peer_;  // "backend 127.0.0.1:3306", for errors
   IoBuffer buffer_{16 * 1024};

@@ -53,7 +53,7 @@ awaitable<Result<std::optional<Sha1Digest>>> ClientSession::CheckPassword(const 
     if (auto stage1 = VerifyNativePasswordToken(AsBytes(token), AsBytes(scramble_), user->stage2)) co_return stage1;
   }
   const std::string message = fmt::format("Access denied for user '{}'@'{}' (using password: {})", name,
-                                          ClientHost(client_), token.empty() ? "NO" : "YES");
+                                          ClientHost(client_.socket()), token.empty() ? "NO" : "YES");
   co_await SendError(server_error::kAccessDenied, "28000", message, seq);
   co_return Fail(Error::Precondition(fmt::format("{}: access denied for user '{}'", peer_, name)));
 }
@@ -83,7 +83,7 @@ awaitable<Result<std::string>> ClientSession::ReadAuthToken(std::string_view plu
 
 awaitable<Status> ClientSession::Login() {
   const ProxyConfig& config = worker_.shared().config;
-  Deadline deadline(client_, config.handshake_timeout);
+  Deadline deadline(client_.socket(), config.handshake_timeout);
   const BackendGreeting backend = worker_.shared().Greeting();
   scramble_ = MakeScramble();
   HandshakeV10 greeting;
@@ -94,20 +94,47 @@ awaitable<Status> ClientSession::Login() {
   greeting.character_set = backend.character_set ? backend.character_set : 45;  // utf8mb4_general_ci
   greeting.status_flags = status::kAutocommit;
   greeting.auth_plugin_name = kNativePasswordPlugin;
+  const std::shared_ptr<const TlsContexts> tls = worker_.shared().Tls();
+  if (tls->clients) greeting.capabilities |= capability::kSsl;
   Bytes out;
   WriteHandshakeV10(greeting, out);
   if (auto st = co_await WritePacket(client_, out, 0, peer_); !st) co_return st;
 
-  auto packet = co_await ReadPacket(client_, client_buffer_, kMaxLoginPacket, peer_);
-  if (!packet) {
+  // Not a byte further than the first packet: after an SSLRequest the
+  // client's TLS handshake follows at once, and it is OpenSSL's to read.
+  auto first = co_await ReadPacketExactly(client_, client_buffer_, kMaxLoginPacket, peer_);
+  if (!first) {
     if (deadline.expired()) co_return Fail(Error::Timeout(peer_ + ": no login within the handshake timeout"));
-    co_return Fail(packet.error());
+    co_return Fail(first.error());
+  }
+  Result<Packet> packet = std::move(first);
+  if (IsSslRequest(packet->payload)) {
+    if (!tls->clients) {
+      const uint8_t seq = packet->last_sequence_id + 1;
+      co_await SendError(server_error::kHandshakeError, "08S01", "cutover proxy: TLS is not configured", seq);
+      co_return Fail(Error::Unsupported(peer_ + ": asked for TLS, which is not configured"));
+    }
+    if (auto st = co_await client_.AcceptTls(tls->clients, peer_); !st) {
+      ++worker_.counters().tls_handshakes_failed;
+      if (deadline.expired()) co_return Fail(Error::Timeout(peer_ + ": no TLS handshake within the handshake timeout"));
+      co_return Fail(st.error());
+    }
+    auto response = co_await ReadPacket(client_, client_buffer_, kMaxLoginPacket, peer_);
+    if (!response) {
+      if (deadline.expired()) co_return Fail(Error::Timeout(peer_ + ": no login within the handshake timeout"));
+      co_return Fail(response.error());
+    }
+    packet = std::move(response);
+    ++worker_.counters().tls_sessions;
+  } else if (config.tls.required) {
+    const uint8_t seq = packet->last_sequence_id + 1;
+    co_await SendError(server_error::kSecureTransportRequired, "08004",
+                       "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
+                       seq);
+    ++worker_.counters().logins_failed;
+    co_return Fail(Error::Precondition(peer_ + ": refused a plaintext login (proxy.require_tls)"));
   }
   uint8_t seq = packet->last_sequence_id + 1;
-  if (IsSslRequest(packet->payload)) {
-    co_await SendError(server_error::kHandshakeError, "08S01", "cutover proxy does not support SSL", seq);
-    co_return Fail(Error::Unsupported(peer_ + ": asked for SSL"));
-  }
   auto response = ParseHandshakeResponse41(packet->payload);
   if (!response) {
     co_await SendError(server_error::kHandshakeError, "08S01", "Bad handshake", seq);
@@ -138,8 +165,10 @@ awaitable<Status> ClientSession::Login() {
 awaitable<Status> ClientSession::ConnectBackend(std::string database) {
   if (auto st = co_await WaitAtGate(Phase::kLoginHeld); !st) co_return st;
   phase_ = Phase::kConnecting;
-  BackendLogin login{worker_.shared().Primary(), user_, stage1_, std::move(database), character_set_,
-                     client_capabilities_, attributes_, worker_.shared().config.connect_timeout};
+  const HostPort primary = worker_.shared().Primary();
+  BackendLogin login{primary,          user_,       stage1_,
+                     std::move(database), character_set_, client_capabilities_,
+                     attributes_,      worker_.shared().config.connect_timeout, FindBackendTls(*worker_.shared().Tls(), primary)};
   auto backend = co_await BackendConnection::Open(login);
   if (!backend) {
     ++worker_.counters().backend_errors;

@@ -82,9 +82,9 @@ std::string PeerName(const tcp::socket& socket) {
 }  // namespace
 
 ClientSession::ClientSession(ProxyWorker& worker, tcp::socket socket, uint32_t id)
-    : worker_(worker), client_(std::move(socket)), id_(id), peer_(PeerName(client_)) {
+    : worker_(worker), client_(std::move(socket)), id_(id), peer_(PeerName(client_.socket())) {
   asio::error_code ignored;
-  client_.set_option(tcp::no_delay(true), ignored);
+  client_.socket().set_option(tcp::no_delay(true), ignored);
   worker_.Register(this);
 }
 
@@ -102,8 +102,7 @@ awaitable<void> ClientSession::Run() {
 }
 
 void ClientSession::CloseSockets() {
-  asio::error_code ignored;
-  client_.close(ignored);
+  client_.Close();
   backend_.reset();
   pending_.reset();
   standby_.reset();
@@ -213,7 +212,7 @@ awaitable<Status> ClientSession::Forward(Command command) {
 
 awaitable<Status> ClientSession::SendClientPacket() {
   if (packet_size_ == 0) co_return co_await StreamFrames(false);
-  auto st = co_await WriteAll(backend_->socket(), client_buffer_.readable().first(packet_size_), backend_->peer());
+  auto st = co_await WriteAll(backend_->stream(), client_buffer_.readable().first(packet_size_), backend_->peer());
   client_buffer_.Consume(packet_size_);
   co_return st;
 }
@@ -237,7 +236,7 @@ awaitable<Status> ClientSession::StreamFrames(bool until_empty_packet, bool to_b
       }
       const size_t take = std::min(remaining, client_buffer_.size());
       if (to_backend) {
-        auto st = co_await WriteAll(backend_->socket(), client_buffer_.readable().first(take), backend_->peer());
+        auto st = co_await WriteAll(backend_->stream(), client_buffer_.readable().first(take), backend_->peer());
         if (!st) co_return st;
       }
       client_buffer_.Consume(take);
@@ -284,7 +283,7 @@ awaitable<Status> ClientSession::RelayResponse(Command command) {
       tracker.LocalInfileSent();
       continue;
     }
-    if (auto st = co_await ReadSome(backend_->socket(), buf, backend_->peer()); !st) {
+    if (auto st = co_await ReadSome(backend_->stream(), buf, backend_->peer()); !st) {
       co_return co_await BackendLost(st.error(), started);
     }
   }
@@ -398,7 +397,7 @@ awaitable<Status> ClientSession::HandleExecute(PreparedStatement& statement) {
       rebuilt.insert(rebuilt.end(), payload.begin() + flag_offset + 1, payload.end());
       client_buffer_.Consume(packet_size_);
       statement.backend_has_types = true;
-      if (auto st = co_await WritePacket(backend_->socket(), rebuilt, 0, backend_->peer()); !st) {
+      if (auto st = co_await WritePacket(backend_->stream(), rebuilt, 0, backend_->peer()); !st) {
         co_return co_await BackendLost(st.error(), false);
       }
       if (auto st = co_await RelayResponse(Command::kStmtExecute); !st) co_return st;

@@ -139,7 +139,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void CloseSockets();
 
   ProxyWorker& worker_;
-  tcp::socket client_;
+  Stream client_;
   uint32_t id_;
   std::string peer_;  // "client 127.0.0.1:50412", for errors
   IoBuffer client_buffer_{4 * 1024};

@@ -29,6 +29,28 @@ struct ProxyUser {
   protocol::Sha1Digest stage2{};  // SHA1(SHA1(password)), the mysql.user hash
 };
 
+// [proxy] tls_*: TLS towards clients. Off unless `cert` is set.
+struct ClientTlsConfig {
+  std::string cert;      // PEM chain, the proxy's certificate first
+  std::string key;       // PEM private key of that certificate
+  std::string ca;        // set: TLS clients must present a certificate this CA signed
+  bool required = false;  // require_tls: plaintext clients are refused (3159)
+  bool enabled() const { return !cert.empty(); }
+};
+
+// [source]/[target] tls: TLS towards a server.
+enum class BackendTlsMode {
+  kOff,       // plaintext
+  kRequired,  // encrypted, the certificate not checked
+  kVerify,    // encrypted, the certificate checked against `ca` (or the system's CAs) and the host
+};
+struct BackendTlsConfig {
+  HostPort address;
+  BackendTlsMode mode = BackendTlsMode::kOff;
+  std::string ca;       // PEM CA file; empty: the system's default CAs
+  std::string setting;  // "source" or "target", for errors that name the key to change
+};
+
 struct ProxyConfig {
   HostPort listen{"127.0.0.1", 6033};
   HostPort admin_listen{"127.0.0.1", 6034};
@@ -43,12 +65,24 @@ struct ProxyConfig {
   std::chrono::milliseconds drain_timeout{5'000};     // default for POST /pause
   std::chrono::milliseconds max_pause{15'000};        // a pause never outlives this
   uint32_t max_packet_size = 1u << 30;                // client packets beyond this close the session
+  ClientTlsConfig tls;
+  std::vector<BackendTlsConfig> backend_tls;          // by address; others use the first ([source])
 
   const ProxyUser* FindUser(std::string_view name) const {
     for (const auto& u : users) {
       if (u.name == name) return &u;
     }
     return nullptr;
+  }
+  // The TLS settings for a server: its own, else [source]'s (a server a
+  // switchover names that the config does not), else plaintext.
+  BackendTlsConfig BackendTlsFor(const HostPort& address) const {
+    for (const auto& b : backend_tls) {
+      if (b.address == address) return b;
+    }
+    BackendTlsConfig out = backend_tls.empty() ? BackendTlsConfig{} : backend_tls.front();
+    out.address = address;
+    return out;
   }
 };
 

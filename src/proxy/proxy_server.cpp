@@ -179,6 +179,10 @@ Status ProxyServer::Start() {
     }
     interrupted_move = saved->move;
   }
+  auto tls = LoadTlsContexts(config_);
+  if (!tls) return Fail(tls.error());
+  shared_.SetTls(std::move(*tls));
+  if (config_.tls.enabled()) spdlog::info("TLS towards clients: {}", shared_.Tls()->client_certificate);
   auto acceptor = Listen(control_, config_.listen, "proxy.listen");
   if (!acceptor) return Fail(acceptor.error());
   acceptor_ = std::move(*acceptor);
@@ -214,6 +218,18 @@ Status ProxyServer::Start() {
   control_work_.emplace(control_.get_executor());
   control_thread_ = std::thread([this] { control_.run(); });
   return {};
+}
+
+Result<std::string> ProxyServer::ReloadTls() {
+  auto tls = LoadTlsContexts(config_);
+  if (!tls) {
+    spdlog::warn("TLS reload failed, the certificates in use stay: {}", tls.error().message());
+    return Fail(tls.error());
+  }
+  std::string certificate = (*tls)->client_certificate;
+  shared_.SetTls(std::move(*tls));
+  spdlog::info("TLS reloaded{}{}", certificate.empty() ? "" : ": ", certificate);
+  return certificate;
 }
 
 void ProxyServer::Stop() {
@@ -275,6 +291,8 @@ awaitable<ProxyStatus> ProxyServer::CollectStatus() {
     status.totals.logins_failed += c.logins_failed;
     status.totals.commands += c.commands;
     status.totals.backend_errors += c.backend_errors;
+    status.totals.tls_sessions += c.tls_sessions;
+    status.totals.tls_handshakes_failed += c.tls_handshakes_failed;
   }
   co_return status;
 }

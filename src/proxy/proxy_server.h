@@ -121,6 +121,12 @@ class ProxyServer {
   // instead of refusing the move.
   awaitable<Result<RepointResult>> Repoint(HostPort target, PinnedPolicy policy, bool close_open_transactions = false);
 
+  // Reads the certificate, key and CA files again. New connections use them;
+  // sessions keep the ones they started with. On a bad file the old ones stay
+  // and the error says why. Returns the clients' certificate ("subject,
+  // expires ..."), empty without TLS towards clients. Safe from any thread.
+  [[nodiscard]] Result<std::string> ReloadTls();
+
  private:
   awaitable<void> AcceptLoop();
   // Every logged-in session, or only the busy and pinned ones.

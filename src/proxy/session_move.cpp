@@ -1,5 +1,4 @@
 // ClientSession: moving a session to another server (see client_session.h).
-#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -20,11 +19,7 @@ constexpr int kPrepareLockWaitS = 1;
 
 // An idle backend connection that the server has not closed (nor written to:
 // a server says why before it closes, e.g. wait_timeout). One syscall.
-bool IsIdleAndOpen(BackendConnection& backend) {
-  char byte;
-  const ssize_t n = ::recv(backend.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
+bool IsIdleAndOpen(BackendConnection& backend) { return backend.stream().IdleAndOpen(); }
 
 awaitable<void> WarmBeside(std::shared_ptr<ClientSession> session, HostPort target) {
   auto st = co_await session->Warm(target);
@@ -43,8 +38,8 @@ awaitable<Result<ClientSession::Mirror>> ClientSession::OpenMirror(const HostPor
   Mirror mirror;
   mirror.schema = state_.schema();
   mirror.multi_statements = client_capabilities_ & capability::kMultiStatements;
-  BackendLogin login{target, user_, stage1_, mirror.schema, character_set_, client_capabilities_, attributes_,
-                     worker_.shared().config.connect_timeout};
+  BackendLogin login{target,      user_,       stage1_, mirror.schema, character_set_, client_capabilities_,
+                     attributes_, worker_.shared().config.connect_timeout, FindBackendTls(*worker_.shared().Tls(), target)};
   auto opened = co_await BackendConnection::Open(login);
   if (!opened) co_return Fail(opened.error());
   mirror.backend = std::move(*opened);

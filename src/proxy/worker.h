@@ -17,6 +17,7 @@
 #include "proxy/asio_util.h"
 #include "proxy/backend_connection.h"
 #include "proxy/proxy_config.h"
+#include "proxy/tls_context.h"
 
 namespace cutover::proxy {
 
@@ -52,6 +53,16 @@ struct ProxyShared {
     prepared_target = std::move(t);
   }
 
+  // The TLS contexts new connections use; a reload swaps them, and
+  // connections made before keep theirs.
+  std::shared_ptr<const TlsContexts> Tls() const {
+    std::lock_guard lock(mu);
+    return tls;
+  }
+  void SetTls(std::shared_ptr<const TlsContexts> t) {
+    std::lock_guard lock(mu);
+    tls = std::move(t);
+  }
   const ProxyConfig& config;
   std::atomic<bool> paused{false};  // Are new transactions held at the gate?
   std::atomic<uint32_t> next_connection_id{1};
@@ -61,6 +72,7 @@ struct ProxyShared {
   HostPort primary;           // guarded by mu
   BackendGreeting greeting;   // guarded by mu
   std::optional<HostPort> prepared_target;  // guarded by mu
+  std::shared_ptr<const TlsContexts> tls = std::make_shared<TlsContexts>();  // guarded by mu
 };
 
 // Per-worker counters; read on the worker's thread.
@@ -69,6 +81,8 @@ struct WorkerCounters {
   uint64_t logins_failed = 0;
   uint64_t commands = 0;
   uint64_t backend_errors = 0;
+  uint64_t tls_sessions = 0;            // clients that logged in over TLS
+  uint64_t tls_handshakes_failed = 0;   // client TLS handshakes that failed (bad certificate, garbage, timeout)
 };
 
 class ProxyWorker {

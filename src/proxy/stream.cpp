@@ -1,0 +1,92 @@
+#include "proxy/stream.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+namespace cutover::proxy {
+namespace {
+
+inline constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+// OpenSSL's reason for a failed handshake, with the certificate check's
+// verdict when that is what failed.
+Error HandshakeError(const asio::error_code& ec, SSL* ssl, std::string_view peer) {
+  std::string reason = ec.message();
+  if (ssl) {
+    const long verify = SSL_get_verify_result(ssl);
+    if (verify != X509_V_OK) reason = fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify));
+  }
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) reason = "closed the connection";
+  return Error::Io(fmt::format("{}: TLS handshake failed: {}", peer, reason));
+}
+
+}  // namespace
+
+std::string Stream::TlsDescription() const {
+  if (!tls_) return "";
+  SSL* ssl = const_cast<asio::ssl::stream<tcp::socket&>&>(*tls_).native_handle();
+  return fmt::format("{} {}", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+}
+
+asio::awaitable<Status> Stream::AcceptTls(std::shared_ptr<asio::ssl::context> context, std::string_view peer) {
+  context_ = std::move(context);
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *context_);
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  if (ec) co_return Fail(HandshakeError(ec, nullptr, peer));
+  co_return Status{};
+}
+
+asio::awaitable<Status> Stream::ConnectTls(std::shared_ptr<asio::ssl::context> context, TlsServerName name,
+                                           std::string_view peer) {
+  context_ = std::move(context);
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *context_);
+  SSL* ssl = tls_->native_handle();
+  asio::error_code not_ip;
+  (void)asio::ip::make_address(name.host, not_ip);
+  const bool ip = !not_ip;
+  if (!ip) SSL_set_tlsext_host_name(ssl, name.host.c_str());
+  if (name.verify) {
+    tls_->set_verify_mode(asio::ssl::verify_peer);
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.host.c_str())
+                       : X509_VERIFY_PARAM_set1_host(param, name.host.c_str(), 0);
+    if (set != 1) co_return Fail(Error::Config(fmt::format("{}: cannot check certificates for '{}'", peer, name.host)));
+  } else {
+    tls_->set_verify_mode(asio::ssl::verify_none);
+  }
+  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, kNoThrow);
+  if (ec) co_return Fail(HandshakeError(ec, name.verify ? ssl : nullptr, peer));
+  co_return Status{};
+}
+
+// Not coroutines: each returns the awaitable of the operation itself, so the
+// branch adds no coroutine frame to a read or a write.
+asio::awaitable<std::tuple<asio::error_code, size_t>> Stream::ReadSome(asio::mutable_buffer buffer) {
+  if (!tls_) [[likely]] return socket_.async_read_some(buffer, kNoThrow);
+  return tls_->async_read_some(buffer, kNoThrow);
+}
+
+asio::awaitable<std::tuple<asio::error_code, size_t>> Stream::Write(asio::const_buffer buffer) {
+  if (!tls_) [[likely]] return asio::async_write(socket_, buffer, kNoThrow);
+  return asio::async_write(*tls_, buffer, kNoThrow);
+}
+
+bool Stream::IdleAndOpen() {
+  if (tls_ && SSL_pending(tls_->native_handle()) > 0) return false;
+  char byte;
+  const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void Stream::Close() {
+  asio::error_code ignored;
+  socket_.close(ignored);
+}
+
+}  // namespace cutover::proxy

@@ -1,0 +1,64 @@
+// A connection's byte stream: a TCP socket, with TLS layered on it once a
+// handshake starts it. The plaintext path costs one untaken branch per read
+// or write; a plaintext session carries two null pointers.
+//
+// TLS starts in place (asio::ssl::stream over a reference to the socket), so
+// socket() stays valid for Deadline, options and endpoints before and after.
+// Thread-safety: none; lives on its session's event loop. Not movable: the
+// TLS layer points at the socket.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include <asio.hpp>
+#include <asio/ssl.hpp>
+
+#include "common/error.h"
+
+namespace cutover::proxy {
+
+using tcp = asio::ip::tcp;
+
+// What the proxy checks of a server's certificate when it starts TLS to it.
+struct TlsServerName {
+  std::string host;     // an IP or a host name; names go out as SNI
+  bool verify = false;  // false: encrypt only ("required")
+};
+
+class Stream {
+ public:
+  explicit Stream(tcp::socket socket) : socket_(std::move(socket)) {}
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  tcp::socket& socket() { return socket_; }
+  const tcp::socket& socket() const { return socket_; }
+  bool tls() const { return tls_ != nullptr; }
+  // "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" in plaintext.
+  std::string TlsDescription() const;
+
+  // The server side of a TLS handshake (the client sent an SSLRequest).
+  // `context` stays alive as long as the stream. Errors carry OpenSSL's reason.
+  asio::awaitable<Status> AcceptTls(std::shared_ptr<asio::ssl::context> context, std::string_view peer);
+  // The client side, towards a server; with `name.verify` the certificate
+  // must be valid for name.host and chain to the context's CAs.
+  asio::awaitable<Status> ConnectTls(std::shared_ptr<asio::ssl::context> context, TlsServerName name,
+                                     std::string_view peer);
+
+  asio::awaitable<std::tuple<asio::error_code, size_t>> ReadSome(asio::mutable_buffer buffer);
+  asio::awaitable<std::tuple<asio::error_code, size_t>> Write(asio::const_buffer buffer);
+
+  // Nothing to read and not closed by the peer: a connection left idle is
+  // still usable. One syscall; with TLS, nothing buffered in OpenSSL either.
+  bool IdleAndOpen();
+  void Close();
+
+ private:
+  tcp::socket socket_;
+  std::shared_ptr<asio::ssl::context> context_;  // outlives tls_, whose SSL object uses it
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+};
+
+}  // namespace cutover::proxy
