@@ -14,6 +14,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "common/error.h"
 
@@ -57,6 +58,10 @@ class TestCertificates {
   // Signed by ca(); CN "app"; extendedKeyUsage clientAuth; notAfter yesterday.
   PemFiles expired_client() const { return Pair("expired-client"); }
   // A CA unrelated to ca() (CN "cutover other test CA"), for "wrong CA" tests.
+  // A client trusting only other_ca() fails on server() with "unable to get
+  // local issuer certificate", but on a mariadbd started with --ssl-ca=ca()
+  // with "self-signed certificate in certificate chain": mariadbd sends ca()
+  // along with its certificate.
   std::string other_ca() const { return dir_ + "/other-ca.pem"; }
   // Signed by other_ca(), otherwise like server(): a server whose CA the
   // client does not trust.
