@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -58,8 +59,9 @@ Result<std::shared_ptr<asio::ssl::context>> ClientContext(const ClientTlsConfig&
   context->use_certificate_chain_file(tls.cert, ec);
   if (ec) return Fail(OpenSslError("proxy.tls_cert", tls.cert, "no PEM certificate in", ec));
   context->use_private_key_file(tls.key, asio::ssl::context::pem, ec);
-  if (ec) return Fail(OpenSslError("proxy.tls_key", tls.key, "no PEM private key in", ec));
-  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+  const bool mismatch = ec && ERR_GET_REASON(ec.value()) == X509_R_KEY_VALUES_MISMATCH;
+  if (ec && !mismatch) return Fail(OpenSslError("proxy.tls_key", tls.key, "no PEM private key in", ec));
+  if (mismatch || SSL_CTX_check_private_key(context->native_handle()) != 1) {
     return Fail(Error::Config(
         fmt::format("proxy.tls_key: {} is not the private key of the certificate in {}", tls.key, tls.cert)));
   }

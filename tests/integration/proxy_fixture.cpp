@@ -13,12 +13,14 @@
 
 namespace cutover::testing {
 
-std::unique_ptr<local::LocalServer> StartServer(int server_id, const std::string& name) {
+std::unique_ptr<local::LocalServer> StartServer(int server_id, const std::string& name,
+                                                const std::vector<std::string>& extra_args) {
   local::LocalServerOptions options;
   options.server_id = server_id;
   options.name = name;
   options.max_connections = 2000;
   options.extra_args = {"--max-allowed-packet=64M", "--local-infile=1"};
+  options.extra_args.insert(options.extra_args.end(), extra_args.begin(), extra_args.end());
   auto server = local::LocalServer::Start(options);
   if (!server) {
     ADD_FAILURE() << server.error().message();

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -20,7 +21,9 @@ inline constexpr char kAppPassword[] = "app-secret";
 inline constexpr char kAdminToken[] = "test-token";
 
 // Starts a server or fails the test (a server that cannot start is a failure).
-std::unique_ptr<local::LocalServer> StartServer(int server_id, const std::string& name);
+// `extra_args` go to mariadbd after the fixture's own.
+std::unique_ptr<local::LocalServer> StartServer(int server_id, const std::string& name,
+                                                const std::vector<std::string>& extra_args = {});
 // Creates the application user and database `app` on a server.
 void CreateAppUser(local::LocalServer& server);
 

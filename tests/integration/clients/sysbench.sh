@@ -4,6 +4,8 @@
 # once per thread and executes it many times).
 #
 # Usage: sysbench.sh PORT [SECONDS]
+# SYSBENCH_EXTRA: more sysbench options, e.g. --mysql-ssl=on (which reads
+# client-key.pem, client-cert.pem and cacert.pem from the working directory).
 # Exits 1 when a phase fails, sysbench reports FATAL, no transaction ran, or
 # a thread had to reconnect. Deadlocks (1213), which sysbench retries as
 # "ignored errors", are allowed: they are the database's answer, not the proxy's.
@@ -13,7 +15,7 @@ seconds="${2:-5}"
 fail() { echo "FAIL: $*"; exit 1; }
 args=(oltp_read_write --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" --mysql-user=app
       --mysql-password=app-secret --mysql-db=app --tables=2 --table-size=1000 --threads=4
-      --db-ps-mode=auto)
+      --db-ps-mode=auto ${SYSBENCH_EXTRA:-})
 
 for phase in prepare run cleanup; do
   extra=()

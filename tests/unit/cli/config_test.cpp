@@ -148,6 +148,45 @@ user = "admin"
   EXPECT_EQ(ok->switchover.replicas[0].ToString(), "r1:3310");
 }
 
+TEST(ConfigTest, TlsSettingsForClientsAndServers) {
+  const std::string text = std::string(kGood) + R"(
+[target]
+host = "10.0.0.6"
+user = "admin"
+password = "p"
+tls_ca = "/etc/ca.pem"
+)";
+  std::string with_proxy_tls = text;
+  with_proxy_tls.insert(with_proxy_tls.find("[[proxy.users]]"),
+                        "tls_cert = \"/etc/proxy.pem\"\ntls_key = \"/etc/proxy-key.pem\"\nrequire_tls = true\n\n");
+  with_proxy_tls.insert(with_proxy_tls.find("password_env"), "tls = \"required\"\n");
+  auto c = ParseConfig(with_proxy_tls, "tls.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->proxy.tls.cert, "/etc/proxy.pem");
+  EXPECT_EQ(c->proxy.tls.key, "/etc/proxy-key.pem");
+  EXPECT_TRUE(c->proxy.tls.required);
+  ASSERT_EQ(c->proxy.backend_tls.size(), 2u);
+  EXPECT_EQ(c->proxy.backend_tls[0].setting, "source");
+  EXPECT_EQ(c->proxy.backend_tls[0].mode, proxy::BackendTlsMode::kRequired);
+  // A CA alone means the certificate is checked.
+  EXPECT_EQ(c->proxy.backend_tls[1].mode, proxy::BackendTlsMode::kVerify);
+  EXPECT_EQ(c->proxy.backend_tls[1].ca, "/etc/ca.pem");
+  // A server the config does not name gets [source]'s settings.
+  const proxy::BackendTlsConfig other = c->proxy.BackendTlsFor({"10.0.0.9", 3306});
+  EXPECT_EQ(other.mode, proxy::BackendTlsMode::kRequired);
+  EXPECT_EQ(other.address.host, "10.0.0.9");
+
+  std::string bad = text;
+  bad.insert(bad.find("[[proxy.users]]"), "require_tls = true\ntls_key = \"/k.pem\"\n\n");
+  bad.insert(bad.find("password_env"), "tls = \"yes\"\n");
+  auto refused = ParseConfig(bad, "bad.toml");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("proxy.tls_cert is missing"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find(R"([source] tls = "yes": expected "off", "required" or "verify")"),
+            std::string::npos)
+      << refused.error().message();
+}
+
 TEST(ConfigTest, SyntaxErrorNamesTheLine) {
   auto c = ParseConfig("[proxy]\nlisten = \n", "broken.toml");
   ASSERT_FALSE(c);
