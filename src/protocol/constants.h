@@ -43,8 +43,10 @@ enum class Command : uint8_t {
   kStmtBulkExecute = 0xfa,  // MariaDB only
 };
 
-// Capability flags (the 32 low bits; MariaDB's extended flags are separate).
-using Capabilities = uint32_t;
+// Capability flags. The 32 low bits are the protocol's; MariaDB's extended
+// flags are the 32 high bits, which travel in the greeting's and the login's
+// reserved bytes, and only when CLIENT_MYSQL (bit 0) is clear.
+using Capabilities = uint64_t;
 namespace capability {
 inline constexpr Capabilities kLongPassword = 1u << 0;  // also "CLIENT_MYSQL": not a MariaDB-extended client
 inline constexpr Capabilities kFoundRows = 1u << 1;
@@ -73,6 +75,15 @@ inline constexpr Capabilities kSessionTrack = 1u << 23;
 inline constexpr Capabilities kDeprecateEof = 1u << 24;
 inline constexpr Capabilities kOptionalResultsetMetadata = 1u << 25;
 inline constexpr Capabilities kQueryAttributes = 1u << 27;
+inline constexpr Capabilities kLowHalf = 0xffffffffu;
+// MariaDB's extended capabilities (Connector/C mariadb_com.h, MARIADB_CLIENT_*).
+inline constexpr Capabilities kMariaDbProgress = 1ull << 32;            // progress reports mid-statement
+inline constexpr Capabilities kMariaDbComMulti = 1ull << 33;            // obsolete
+inline constexpr Capabilities kMariaDbStmtBulkOperations = 1ull << 34;  // COM_STMT_BULK_EXECUTE
+inline constexpr Capabilities kMariaDbExtendedMetadata = 1ull << 35;    // extended type info in column definitions
+inline constexpr Capabilities kMariaDbCacheMetadata = 1ull << 36;       // "metadata follows" byte after column counts
+inline constexpr Capabilities kMariaDbBulkUnitResults = 1ull << 37;     // 11.5+: a result per bulk row
+inline constexpr Capabilities kMariaDbExtended = ~kLowHalf;
 }  // namespace capability
 
 // Server status flags carried by OK and EOF packets.
@@ -109,6 +120,10 @@ enum class SetOption : uint16_t { kMultiStatementsOn = 0, kMultiStatementsOff = 
 // COM_STMT_EXECUTE flags (cursor type).
 inline constexpr uint8_t kCursorTypeReadOnly = 0x01;
 
+// COM_STMT_BULK_EXECUTE flags (MariaDB).
+inline constexpr uint16_t kBulkSendUnitResults = 64;
+inline constexpr uint16_t kBulkSendTypesToServer = 128;
+
 // First payload bytes of server packets.
 inline constexpr uint8_t kOkHeader = 0x00;
 inline constexpr uint8_t kLocalInfileHeader = 0xfb;
@@ -128,6 +143,9 @@ inline constexpr uint16_t kUnknownStatement = 1243;       // ER_UNKNOWN_STMT_HAN
 inline constexpr uint16_t kNetPacketTooLarge = 1153;      // ER_NET_PACKET_TOO_LARGE, SQLSTATE 08S01
 inline constexpr uint16_t kConnectionKilled = 1927;       // ER_CONNECTION_KILLED (MariaDB), SQLSTATE 70100
 inline constexpr uint16_t kSecureTransportRequired = 3159;  // ER_SECURE_TRANSPORT_REQUIRED, SQLSTATE 08004 (MariaDB)
+// Not an error: the code of MariaDB's progress report packets (0xFF 0xFF 0xFF ...),
+// sent mid-statement to clients that negotiated kMariaDbProgress.
+inline constexpr uint16_t kProgressReport = 0xffff;
 // Client-side numbers (2000-2999, such as 2003 and 2013) must not be sent:
 // Connector/C reports a server ERR carrying one as "malformed packet" (2027).
 }  // namespace server_error

@@ -19,6 +19,12 @@ struct ErrPacket {
 // then leaves sql_state "HY000". MariaDB's progress-report packets
 // (error_code 0xFFFF) are reported as kUnsupported.
 [[nodiscard]] Result<ErrPacket> ParseErrPacket(ByteReader& in);
+// True when a whole server payload (0xFF header included) is a MariaDB
+// progress report: 0xFF, int<2> 0xFFFF, int<1> 1, stage, max stage,
+// int<3> progress x 1000, lenenc proc_info. Not an error: the statement goes on.
+inline bool IsProgressReport(ByteView payload) {
+  return payload.size() >= 3 && payload[0] == kErrHeader && LoadU16(payload.data() + 1) == server_error::kProgressReport;
+}
 // Writes the payload including the 0xFF header byte.
 void WriteErrPacket(const ErrPacket& p, Bytes& out);
 

@@ -41,7 +41,7 @@ Status ParseGreetingTail(ByteReader& r, ByteView part1, HandshakeV10& h) {
   if (!reserved) return Fail(reserved.error());
   // A MariaDB server clears CLIENT_MYSQL and puts its extended flags here.
   if (!(h.capabilities & capability::kLongPassword)) {
-    h.mariadb_extended_capabilities = LoadU32(reserved->data() + kMariaDbCapsOffset);
+    h.capabilities |= Capabilities(LoadU32(reserved->data() + kMariaDbCapsOffset)) << 32;
   }
   h.auth_plugin_data.assign(AsChars(part1));
   if (h.capabilities & capability::kSecureConnection) {
@@ -112,7 +112,7 @@ void WriteHandshakeV10(const HandshakeV10& h, Bytes& out) {
   if (h.capabilities & capability::kLongPassword) {
     w.Zeros(4);
   } else {
-    w.U32(h.mariadb_extended_capabilities);
+    w.U32(uint32_t(h.capabilities >> 32));
   }
   if (h.capabilities & capability::kSecureConnection) {
     const std::string_view part2 = data.substr(kScramblePart1Length);

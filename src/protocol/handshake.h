@@ -14,11 +14,11 @@ struct HandshakeV10 {
   std::string server_version;
   uint32_t connection_id = 0;
   std::string auth_plugin_data;  // the scramble (salt): 20 bytes for mysql_native_password
+  // The high 32 bits are MariaDB's extended capabilities, in the last 4
+  // reserved bytes; read and written only when CLIENT_MYSQL (bit 0) is clear.
   Capabilities capabilities = 0;
   uint8_t character_set = 0;
   uint16_t status_flags = 0;
-  // MariaDB puts extended capabilities in the last 4 reserved bytes; 0 for MySQL.
-  uint32_t mariadb_extended_capabilities = 0;
   std::string auth_plugin_name;  // with CLIENT_PLUGIN_AUTH
 
   bool operator==(const HandshakeV10&) const = default;

@@ -68,7 +68,7 @@ Result<HandshakeResponse41> ParseHandshakeResponse41(ByteView payload) {
   if (!filler) return Fail(filler.error());
   // A MariaDB client clears CLIENT_MYSQL and puts its extended flags here.
   if (!(out.capabilities & capability::kLongPassword)) {
-    out.mariadb_extended_capabilities = LoadU32(filler->data() + kMariaDbCapsOffset);
+    out.capabilities |= Capabilities(LoadU32(filler->data() + kMariaDbCapsOffset)) << 32;
   }
   auto user = r.NulString();
   if (!user) return Fail(user.error());
@@ -81,14 +81,14 @@ Result<HandshakeResponse41> ParseHandshakeResponse41(ByteView payload) {
 void WriteHandshakeResponse41(const HandshakeResponse41& r, Bytes& out) {
   ByteWriter w(out);
   const Capabilities caps = r.capabilities;
-  w.U32(caps);
+  w.U32(uint32_t(caps));
   w.U32(r.max_packet_size);
   w.U8(r.character_set);
   w.Zeros(kMariaDbCapsOffset);
   if (caps & capability::kLongPassword) {
     w.Zeros(4);
   } else {
-    w.U32(r.mariadb_extended_capabilities);
+    w.U32(uint32_t(caps >> 32));
   }
   w.NulString(r.username);
   if (caps & capability::kPluginAuthLenencData) {

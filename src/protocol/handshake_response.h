@@ -12,10 +12,11 @@
 namespace cutover::protocol {
 
 struct HandshakeResponse41 {
+  // The high 32 bits are MariaDB's extended capabilities, in the filler; read
+  // and written only when CLIENT_MYSQL (bit 0) is clear.
   Capabilities capabilities = 0;
   uint32_t max_packet_size = 0;
   uint8_t character_set = 0;
-  uint32_t mariadb_extended_capabilities = 0;  // in the filler, when the client is MariaDB-extended
   std::string username;
   std::string auth_response;
   std::string database;          // with CLIENT_CONNECT_WITH_DB

@@ -240,6 +240,8 @@ Result<size_t> ResponseTracker::OnErr(const PacketStart& p) {
   if (p.length >= kMaxFramePayload) return Malformed("16 MiB ERR packet");
   auto payload = WholePayload(p.data, p.pos, p.length);
   if (!payload) return 0;
+  // A progress report: forwarded, and the response goes on where it was.
+  if ((caps_ & capability::kMariaDbProgress) && IsProgressReport(*payload)) return kFrameHeaderSize + p.length;
   ByteReader in(payload->subspan(1));
   auto err = ParseErrPacket(in);
   if (!err) return Malformed("bad ERR packet", err.error());

@@ -34,7 +34,9 @@ namespace cutover::protocol {
 class ResponseTracker {
  public:
   // caps: the capabilities negotiated on this connection; CLIENT_DEPRECATE_EOF
-  // and CLIENT_SESSION_TRACK change how responses end and how OK parses.
+  // and CLIENT_SESSION_TRACK change how responses end and how OK parses. With
+  // MariaDB's progress capability, an ERR with code 0xFFFF is a progress
+  // report: consumed (to be forwarded) without ending the response.
   explicit ResponseTracker(Capabilities caps) : caps_(caps) {}
 
   // Starts following the response to `command`. For commands without a

@@ -1,5 +1,7 @@
 #include "protocol/statement.h"
 
+#include <cassert>
+
 #include <fmt/format.h>
 
 #include "protocol/constants.h"
@@ -36,16 +38,25 @@ void WriteStmtPrepareOk(const StmtPrepareOk& p, Bytes& out) {
   w.U16(p.warnings);
 }
 
-Result<StmtExecuteHead> ParseStmtExecuteHead(ByteView payload, uint16_t num_params) {
-  ByteReader r(payload);
+namespace {
+
+// The command byte, which must be `expected` (named `name` in errors), and the statement id after it.
+Result<uint32_t> ParseStatementCommand(ByteReader& r, Command expected, std::string_view name) {
   auto command = r.U8();
   if (!command) return Fail(command.error());
-  if (*command != uint8_t(Command::kStmtExecute)) {
-    return Fail(Error::Malformed(fmt::format("expected COM_STMT_EXECUTE, got command 0x{:02x}", *command)));
+  if (*command != uint8_t(expected)) {
+    return Fail(Error::Malformed(fmt::format("expected {}, got command 0x{:02x}", name, *command)));
   }
-  StmtExecuteHead h;
-  auto id = r.U32();
+  return r.U32();
+}
+
+}  // namespace
+
+Result<StmtExecuteHead> ParseStmtExecuteHead(ByteView payload, uint16_t num_params) {
+  ByteReader r(payload);
+  auto id = ParseStatementCommand(r, Command::kStmtExecute, "COM_STMT_EXECUTE");
   if (!id) return Fail(id.error());
+  StmtExecuteHead h;
   h.statement_id = *id;
   auto flags = r.U8();
   if (!flags) return Fail(flags.error());
@@ -66,6 +77,31 @@ Result<StmtExecuteHead> ParseStmtExecuteHead(ByteView payload, uint16_t num_para
     if (auto types = r.Fixed(2 * size_t(num_params)); !types) return Fail(types.error());
   }
   return h;
+}
+
+Result<StmtBulkExecuteHead> ParseStmtBulkExecuteHead(ByteView payload, uint16_t num_params) {
+  ByteReader r(payload);
+  auto id = ParseStatementCommand(r, Command::kStmtBulkExecute, "COM_STMT_BULK_EXECUTE");
+  if (!id) return Fail(id.error());
+  StmtBulkExecuteHead h;
+  h.statement_id = *id;
+  auto flags = r.U16();
+  if (!flags) return Fail(flags.error());
+  h.flags = *flags;
+  if (h.flags & kBulkSendTypesToServer) {
+    h.types_offset = r.position();
+    if (auto types = r.Fixed(2 * size_t(num_params)); !types) return Fail(types.error());
+  }
+  return h;
+}
+
+Bytes AddBulkExecuteTypes(ByteView payload, ByteView types) {
+  assert(payload.size() >= kBulkExecuteHeadLength && !(LoadU16(payload.data() + 5) & kBulkSendTypesToServer));
+  Bytes out(payload.begin(), payload.begin() + kBulkExecuteHeadLength);
+  out[5] |= kBulkSendTypesToServer;
+  out.insert(out.end(), types.begin(), types.end());
+  out.insert(out.end(), payload.begin() + kBulkExecuteHeadLength, payload.end());
+  return out;
 }
 
 }  // namespace cutover::protocol

@@ -44,4 +44,23 @@ struct StmtExecuteHead {
 // num_params comes from the statement's StmtPrepareOk.
 [[nodiscard]] Result<StmtExecuteHead> ParseStmtExecuteHead(ByteView payload, uint16_t num_params);
 
+// COM_STMT_BULK_EXECUTE's head (MariaDB): int<1> 0xFA, int<4> statement id,
+// int<2> flags, then with kBulkSendTypesToServer 2 bytes per parameter (type,
+// 0x80 for unsigned: as in COM_STMT_EXECUTE), then the rows' indicators and
+// values to the end of the packet.
+struct StmtBulkExecuteHead {
+  uint32_t statement_id = 0;
+  uint16_t flags = 0;
+  size_t types_offset = 0;  // payload offset of the 2*num_params type bytes, with kBulkSendTypesToServer
+};
+// Where the types go (or start), right after the flags.
+inline constexpr size_t kBulkExecuteHeadLength = 7;
+// Parses the head at the start of a COM_STMT_BULK_EXECUTE payload, which may
+// be only its first bytes; the rows are not read.
+[[nodiscard]] Result<StmtBulkExecuteHead> ParseStmtBulkExecuteHead(ByteView payload, uint16_t num_params);
+// The same bulk execute with parameter types, for a server that has not seen
+// them (Connector/C sends them only on the first execute after binding).
+// REQUIRES: `payload`'s head parsed without kBulkSendTypesToServer.
+[[nodiscard]] Bytes AddBulkExecuteTypes(ByteView payload, ByteView types);
+
 }  // namespace cutover::protocol

@@ -88,10 +88,18 @@ awaitable<Status> BackendConnection::Login(const BackendLogin& login) {
   // Both sides of the proxy must speak the same dialect, since bytes pass
   // through unchanged; session tracking is always on towards the server.
   using namespace capability;
+  // A session keeps the MariaDB extensions it negotiated with the proxy when it moves.
+  if (const Capabilities missing = login.client_capabilities & kMariaDbExtended & ~greeting->capabilities; missing) {
+    co_return Fail(Error::Unsupported(fmt::format(
+        "{}: the server lacks MariaDB capabilities 0x{:x} (<< 32) that the client negotiated with the proxy; "
+        "reconnect the client to use this server",
+        peer_, missing >> 32)));
+  }
   Capabilities caps = (login.client_capabilities & kForwardableCapabilities & greeting->capabilities) |
-                      kProtocol41 | kSecureConnection | kPluginAuth | kLongPassword |
-                      (greeting->capabilities & kSessionTrack);
-  caps &= login.database.empty() ? ~kConnectWithDb : ~0u;
+                      kProtocol41 | kSecureConnection | kPluginAuth | (greeting->capabilities & kSessionTrack);
+  // CLIENT_MYSQL is cleared only to send the client's extended capabilities.
+  if (!(caps & kMariaDbExtended)) caps |= kLongPassword;
+  caps &= login.database.empty() ? ~kConnectWithDb : ~Capabilities{0};
   if (!login.database.empty()) caps |= kConnectWithDb;
   if (!(greeting->capabilities & kConnectAttrs)) caps &= ~kConnectAttrs;
   capabilities_ = caps;
@@ -170,6 +178,13 @@ awaitable<Status> BackendConnection::FinishAuth(const BackendLogin& login, uint8
   co_return Fail(Error::Malformed(peer_ + ": login did not finish"));
 }
 
+awaitable<Result<Packet>> BackendConnection::ReadReply(size_t max_payload) {
+  for (;;) {
+    auto packet = co_await ReadPacket(stream_, buffer_, max_payload, peer_);
+    if (!packet || !IsProgressReport(packet->payload)) co_return packet;
+  }
+}
+
 awaitable<Status> BackendConnection::RunCommand(ByteView payload) {
   if (auto st = co_await WritePacket(stream_, payload, 0, peer_); !st) co_return st;
   tracker_.Start(static_cast<Command>(payload[0]));
@@ -200,7 +215,7 @@ awaitable<Result<std::optional<std::string>>> BackendConnection::QueryValue(std:
   Bytes command{static_cast<uint8_t>(Command::kQuery)};
   command.insert(command.end(), sql.begin(), sql.end());
   if (auto st = co_await WritePacket(stream_, command, 0, peer_); !st) co_return Fail(st.error());
-  auto head = co_await ReadPacket(stream_, buffer_, kMaxPayload, peer_);
+  auto head = co_await ReadReply(kMaxPayload);
   if (!head) co_return Fail(head.error());
   if (!head->payload.empty() && head->payload[0] == kErrHeader) co_return Fail(ServerError(head->payload, peer_));
   ByteReader count_in(head->payload);
@@ -210,13 +225,13 @@ awaitable<Result<std::optional<std::string>>> BackendConnection::QueryValue(std:
   }
   // The column definition, then an EOF unless CLIENT_DEPRECATE_EOF.
   for (int i = (capabilities_ & capability::kDeprecateEof) ? 1 : 0; i < 2; ++i) {
-    auto skipped = co_await ReadPacket(stream_, buffer_, kMaxPayload, peer_);
+    auto skipped = co_await ReadReply(kMaxPayload);
     if (!skipped) co_return Fail(skipped.error());
   }
   std::optional<std::string> value;
   bool first = true;
   for (;;) {
-    auto packet = co_await ReadPacket(stream_, buffer_, kMaxPayload, peer_);
+    auto packet = co_await ReadReply(kMaxPayload);
     if (!packet) co_return Fail(packet.error());
     const Bytes& p = packet->payload;
     if (!p.empty() && p[0] == kErrHeader) co_return Fail(ServerError(p, peer_));

@@ -27,14 +27,28 @@ namespace cutover::proxy {
 
 // Capabilities the proxy can forward transparently. Not here: SSL and
 // compression (the proxy does not terminate them), query attributes and
-// optional metadata (it does not parse them).
+// optional metadata (it does not parse them); of MariaDB's extensions,
+// COM_MULTI (obsolete), bulk unit results (11.5+) and the metadata cache (the
+// response tracker does not follow its "metadata follows" byte).
 inline constexpr protocol::Capabilities kForwardableCapabilities = [] {
   using namespace protocol::capability;
   return kLongPassword | kFoundRows | kLongFlag | kConnectWithDb | kNoSchema | kOdbc | kLocalFiles |
          kIgnoreSpace | kProtocol41 | kInteractive | kIgnoreSigpipe | kTransactions | kReserved |
          kSecureConnection | kMultiStatements | kMultiResults | kPsMultiResults | kPluginAuth |
-         kConnectAttrs | kPluginAuthLenencData | kSessionTrack | kDeprecateEof;
+         kConnectAttrs | kPluginAuthLenencData | kSessionTrack | kDeprecateEof | kMariaDbProgress |
+         kMariaDbStmtBulkOperations | kMariaDbExtendedMetadata;
 }();
+
+// What the proxy's greeting offers clients when the primary's greeting had
+// `backend` (0: unknown): the forwardable capabilities the server has.
+// CLIENT_MYSQL is cleared, so that MariaDB clients send their extended
+// capabilities, only when the server offers some the proxy carries.
+inline protocol::Capabilities GreetingCapabilities(protocol::Capabilities backend) {
+  using namespace protocol::capability;
+  if (backend == 0) return kForwardableCapabilities & kLowHalf;
+  const protocol::Capabilities caps = kForwardableCapabilities & (backend | kLongPassword);
+  return (caps & kMariaDbExtended) ? caps & ~kLongPassword : caps;
+}
 
 struct BackendLogin {
   HostPort address;
@@ -96,6 +110,8 @@ class BackendConnection {
   awaitable<Status> FinishAuth(const BackendLogin& login, uint8_t seq);
   awaitable<Status> StartTls(const BackendTls& tls, protocol::Capabilities server_capabilities,
                              protocol::HandshakeResponse41& response, uint8_t seq);
+  // The next packet of the answer to the proxy's own command; progress reports are skipped.
+  awaitable<Result<protocol::Packet>> ReadReply(size_t max_payload);
 
   Stream stream_;
   HostPort address_;

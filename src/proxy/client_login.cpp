@@ -90,7 +90,7 @@ awaitable<Status> ClientSession::Login() {
   greeting.server_version = backend.server_version.empty() ? kFallbackVersion : backend.server_version;
   greeting.connection_id = id_;
   greeting.auth_plugin_data = scramble_;
-  greeting.capabilities = kForwardableCapabilities & (backend.capabilities ? backend.capabilities | capability::kLongPassword : ~0u);
+  greeting.capabilities = GreetingCapabilities(backend.capabilities);
   greeting.character_set = backend.character_set ? backend.character_set : 45;  // utf8mb4_general_ci
   greeting.status_flags = status::kAutocommit;
   greeting.auth_plugin_name = kNativePasswordPlugin;

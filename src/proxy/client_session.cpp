@@ -23,7 +23,6 @@ std::string CommandName(Command c) {
     case Command::kBinlogDumpGtid: return "COM_BINLOG_DUMP_GTID";
     case Command::kRegisterSlave: return "COM_REGISTER_SLAVE";
     case Command::kTableDump: return "COM_TABLE_DUMP";
-    case Command::kStmtBulkExecute: return "COM_STMT_BULK_EXECUTE";
     default: return fmt::format("command 0x{:02x}", static_cast<unsigned>(c));
   }
 }
@@ -31,7 +30,7 @@ std::string CommandName(Command c) {
 bool IsRefused(Command c) {
   switch (c) {
     case Command::kBinlogDump: case Command::kBinlogDumpGtid: case Command::kRegisterSlave:
-    case Command::kTableDump: case Command::kConnectOut: case Command::kStmtBulkExecute:
+    case Command::kTableDump: case Command::kConnectOut:
     case Command::kDaemon: case Command::kConnect: case Command::kDelayedInsert:
     case Command::kTime: case Command::kSleep:
       return true;
@@ -177,6 +176,7 @@ awaitable<Status> ClientSession::HandleCommand(Command command) {
     case Command::kStmtPrepare:
       co_return co_await HandlePrepare();
     case Command::kStmtExecute:
+    case Command::kStmtBulkExecute:
     case Command::kStmtFetch:
     case Command::kStmtReset:
     case Command::kStmtClose:
@@ -347,6 +347,9 @@ awaitable<Status> ClientSession::HandleStatementCommand(Command command) {
     case Command::kStmtExecute:
       if (statement) co_return co_await HandleExecute(*statement);
       break;
+    case Command::kStmtBulkExecute:
+      if (statement) co_return co_await HandleBulkExecute(*statement);
+      break;
     case Command::kStmtReset:
       if (statement) state_.SetCursorOpen(*statement, false);
       break;
@@ -373,6 +376,7 @@ awaitable<Status> ClientSession::RefuseStatement(Command command, uint32_t clien
   const std::string message =
       fmt::format("Unknown prepared statement handler ({}) given to {}", client_id,
                   command == Command::kStmtExecute ? "mysqld_stmt_execute"
+                  : command == Command::kStmtBulkExecute ? "mysqld_stmt_bulk_execute"
                   : command == Command::kStmtFetch ? "mysqld_stmt_fetch"
                                                    : "mysqld_stmt_reset");
   co_return co_await SendError(server_error::kUnknownStatement, "HY000", message,
@@ -395,13 +399,8 @@ awaitable<Status> ClientSession::HandleExecute(PreparedStatement& statement) {
       rebuilt.push_back(1);
       rebuilt.insert(rebuilt.end(), statement.param_types.begin(), statement.param_types.end());
       rebuilt.insert(rebuilt.end(), payload.begin() + flag_offset + 1, payload.end());
-      client_buffer_.Consume(packet_size_);
       statement.backend_has_types = true;
-      if (auto st = co_await WritePacket(backend_->stream(), rebuilt, 0, backend_->peer()); !st) {
-        co_return co_await BackendLost(st.error(), false);
-      }
-      if (auto st = co_await RelayResponse(Command::kStmtExecute); !st) co_return st;
-      co_return co_await AfterResponse();
+      co_return co_await ForwardRebuilt(rebuilt, Command::kStmtExecute);
     }
   }
   const bool cursor = packet_size_ > kFrameHeaderSize + 5 &&

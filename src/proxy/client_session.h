@@ -130,6 +130,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<Status> HandlePrepare();
   awaitable<Status> HandleStatementCommand(protocol::Command command);
   awaitable<Status> HandleExecute(PreparedStatement& statement);
+  // Sends `payload` in place of the client's packet (consumed), and relays the answer.
+  // REQUIRES: packet_size_ > 0.
+  awaitable<Status> ForwardRebuilt(ByteView payload, protocol::Command command);
+  // client_bulk.cpp
+  awaitable<Status> HandleBulkExecute(PreparedStatement& statement);
   awaitable<Status> RefuseStatement(protocol::Command command, uint32_t client_id);
   awaitable<Status> HandleResetConnection();
   awaitable<Status> HandleSetOption();

@@ -97,6 +97,13 @@ void ProxyTest::SetUp() {
   CreateAppUser(*source_);
 }
 
+void ProxyAndTargetTest::SetUp() {
+  ProxyTest::SetUp();
+  target_ = StartServer(2, "target");
+  ASSERT_TRUE(target_);
+  CreateAppUser(*target_);
+}
+
 void ProxyTest::TearDown() {
   if (proxy_) proxy_->Stop();
   admin_.reset();

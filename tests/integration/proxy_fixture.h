@@ -66,4 +66,12 @@ class ProxyTest : public ::testing::Test {
   std::unique_ptr<proxy::AdminApi> admin_;
 };
 
+// A proxy in front of source_, and a second server (server_id 2, the app
+// user on it) that sessions can move to.
+class ProxyAndTargetTest : public ProxyTest {
+ protected:
+  void SetUp() override;
+  std::unique_ptr<local::LocalServer> target_;
+};
+
 }  // namespace cutover::testing

@@ -81,18 +81,11 @@ class ServerIdStatement {
   bool prepared_ = false;
 };
 
-class SessionMoveTest : public ProxyTest {
+class SessionMoveTest : public ProxyAndTargetTest {
  protected:
-  void SetUp() override {
-    ProxyTest::SetUp();
-    target_ = StartServer(2, "target");
-    ASSERT_TRUE(target_);
-    CreateAppUser(*target_);
-  }
   std::string RepointBody(const std::string& pinned = "refuse") const {
     return fmt::format(R"({{"host": "127.0.0.1", "port": {}, "pinned": "{}"}})", target_->port(), pinned);
   }
-  std::unique_ptr<local::LocalServer> target_;
 };
 
 TEST_F(SessionMoveTest, SessionKeepsItsStateAndStatementsAcrossServers) {

@@ -9,7 +9,8 @@ Scenarios (each logs in as app with mysql_native_password first):
                        byte no server knows (0x7f) each get one clear ERR, and a
                        COM_QUERY after it still works
   stale_statement_ids  COM_STMT_EXECUTE with ids dropped by COM_RESET_CONNECTION
-                       or COM_STMT_CLOSE, or never handed out
+                       or COM_STMT_CLOSE, or never handed out; COM_STMT_BULK_EXECUTE
+                       with an id never handed out
   oversized_packet MAX a command over MAX bytes gets ERR 1153, then the close
 Exits 1 with a message naming the failed check.
 Written from the protocol documentation, independently of cutover's code.
@@ -170,6 +171,10 @@ def stale_statement_ids():
     first = prepare(raw, "SELECT 'first'")
     check(execute(raw, first) == ("row", "first"), "the first statement before the reset")
     check(execute(raw, 777777) == ("err", 1243), "an id never handed out: %r" % (execute(raw, 777777),))
+    raw.write_packet(0, b"\xfa" + struct.pack("<IH", 777777, 0) + b"\0")  # COM_STMT_BULK_EXECUTE, one row
+    _, answer = raw.read_packet()
+    check(answer[:1] == b"\xff" and struct.unpack_from("<H", answer, 1)[0] == 1243,
+          "COM_STMT_BULK_EXECUTE of an id never handed out: %r" % answer[:80])
     raw.write_packet(0, b"\x1f")  # COM_RESET_CONNECTION
     _, ok = raw.read_packet()
     check(ok[:1] == b"\0", "COM_RESET_CONNECTION: %r" % ok[:80])

@@ -20,10 +20,9 @@ const char kLibmariadbLogin[] =
 
 HandshakeResponse41 ExpectedLibmariadbLogin() {
   HandshakeResponse41 r;
-  r.capabilities = captured::kLibmariadbCaps;
+  r.capabilities = captured::kLibmariadbCaps | captured::kMariaDbExtendedCaps;
   r.max_packet_size = 1 << 20;
   r.character_set = 45;  // utf8mb4_general_ci
-  r.mariadb_extended_capabilities = captured::kMariaDbExtendedCaps;
   r.username = "capuser";
   r.auth_response = std::string(AsChars(FromHex("10be53707c2709c20422b449b143babf4e1ad97d")));
   r.database = "capdb";
@@ -74,10 +73,9 @@ TEST(HandshakeResponseTest, RoundTripUnderOtherCapabilities) {
   for (Capabilities caps : variants) {
     SCOPED_TRACE(caps);
     HandshakeResponse41 r;
-    r.capabilities = caps;
+    r.capabilities = (caps & kLongPassword) ? caps : caps | captured::kMariaDbExtendedCaps;
     r.max_packet_size = 0xffffff;
     r.character_set = 33;
-    r.mariadb_extended_capabilities = (caps & kLongPassword) ? 0 : 0x1d;
     r.username = "app";
     r.auth_response = (caps & kSecureConnection) ? std::string("\x00\x01\x02\xff", 4) : "token";
     if (caps & kConnectWithDb) r.database = "shop";

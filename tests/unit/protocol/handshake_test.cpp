@@ -39,10 +39,9 @@ TEST(HandshakeTest, ParsesCapturedGreetings) {
     EXPECT_EQ(h->server_version, "5.5.5-10.11.19-MariaDB-0+deb12u1");
     EXPECT_EQ(h->connection_id, c.connection_id);
     EXPECT_EQ(HexString(AsBytes(h->auth_plugin_data)), c.scramble_hex);
-    EXPECT_EQ(h->capabilities, captured::kServerCaps);
+    EXPECT_EQ(h->capabilities, captured::kServerCaps | captured::kMariaDbExtendedCaps);
     EXPECT_EQ(h->character_set, 8);  // latin1_swedish_ci, the server default without a config file
     EXPECT_EQ(h->status_flags, status::kAutocommit);
-    EXPECT_EQ(h->mariadb_extended_capabilities, captured::kMariaDbExtendedCaps);
     EXPECT_EQ(h->auth_plugin_name, kNativePasswordPlugin);
   }
 }
@@ -84,16 +83,16 @@ TEST(HandshakeTest, MySqlGreetingHasNoExtendedCapabilities) {
   h.server_version = "8.0.36";
   h.connection_id = 77;
   h.auth_plugin_data = "abcdefgh12345678ABCD";
-  h.capabilities = captured::kServerCaps | capability::kLongPassword;
+  // The extended capabilities must not be written for a MySQL-style server.
+  h.capabilities = captured::kServerCaps | capability::kLongPassword | captured::kMariaDbExtendedCaps;
   h.character_set = 255;
-  h.mariadb_extended_capabilities = 0x1d;  // must not be written for a MySQL-style server
   h.auth_plugin_name = "caching_sha2_password";
   Bytes out;
   WriteHandshakeV10(h, out);
   auto back = ParseHandshakeV10(out);
   ASSERT_TRUE(back) << back.error().message();
-  EXPECT_EQ(back->mariadb_extended_capabilities, 0u);
-  h.mariadb_extended_capabilities = 0;
+  EXPECT_EQ(back->capabilities & capability::kMariaDbExtended, 0u);
+  h.capabilities &= capability::kLowHalf;
   EXPECT_TRUE(*back == h);
 }
 
@@ -139,8 +138,7 @@ TEST(HandshakeTest, RoundTripWithoutPluginAuth) {
   h.server_version = "5.5.5-10.11.19-MariaDB";
   h.connection_id = 9;
   h.auth_plugin_data = "abcdefgh0123456789ABCDEFGHIJ";  // 28 bytes: longer than the 20 of native passwords
-  h.capabilities = captured::kServerCaps & ~capability::kPluginAuth;
-  h.mariadb_extended_capabilities = captured::kMariaDbExtendedCaps;
+  h.capabilities = (captured::kServerCaps & ~capability::kPluginAuth) | captured::kMariaDbExtendedCaps;
   Bytes out;
   WriteHandshakeV10(h, out);
   auto back = ParseHandshakeV10(out);

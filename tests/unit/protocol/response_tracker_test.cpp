@@ -137,6 +137,15 @@ Outcome DriveWhole(Capabilities caps, Command command, ByteView response) {
 //   process_kill_err  COM_PROCESS_KILL 999999  refresh           COM_REFRESH 0
 //   debug             COM_DEBUG                time / create_db  COM_TIME / COM_CREATE_DB (ERR 1047)
 //   reset_connection  COM_RESET_CONNECTION
+// MariaDB extensions, captured from the same server build; extra_caps says
+// what else the client negotiated:
+//   alter_progress    ALTER TABLE p ADD COLUMN w INT, FORCE on an Aria table of 10^6 rows,
+//                     with progress_report_time = 1, through a relay, from Connector/C 3.3:
+//                     two progress reports (0xFF 0xFFFF, stages 1/2 and 2/2), then the OK
+//   bulk_returning    COM_STMT_BULK_EXECUTE of INSERT INTO b (v) VALUES (?) RETURNING id, v
+//                     with two rows ('a', 'bb'), from a raw client without CLIENT_SESSION_TRACK:
+//                     one result set holding every row's returned values, then one EOF
+//   bulk_insert       the same without RETURNING: one OK for both rows (2 affected, first id 1)
 struct Capture {
   const char* name;
   bool deprecate_eof;
@@ -145,7 +154,10 @@ struct Capture {
   uint16_t error;           // ERR errno, 0 for none
   size_t session_changes;   // OK packets carrying session-state changes
   const char* hex;
+  Capabilities extra_caps = 0;  // MariaDB extensions negotiated too
 };
+
+constexpr Capabilities kProgressAndBulk = capability::kMariaDbProgress | capability::kMariaDbStmtBulkOperations;
 
 const Capture kCaptures[] = {
     {"set_tracking", false, Command::kQuery, 0x4002, 0, 1,
@@ -390,6 +402,26 @@ const Capture kCaptures[] = {
          "06000001fb782e637376"
          "37000004000200020000002f5265636f7264733a2032202044656c657465643a20302020536b69707065643a2030"
          "20205761726e696e67733a2030"},
+    {"alter_progress", false, Command::kQuery, 0x0002, 0, 0,
+         "1b000001ffffff010102e8030011636f707920746f20746d70207461626c65"
+         "17000002ffffff0102020000000d456e61626c696e67206b657973"
+         "3700000300fd40420f00020000002c5265636f7264733a20313030303030302020"
+         "4475706c6963617465733a203020205761726e696e67733a2030",
+         capability::kMariaDbProgress},
+    {"bulk_returning", false, Command::kStmtBulkExecute, 0x0002, 0, 0,
+         "01000001021f0000020364656603617070016201620269640269640c3f000b000000030342000000"
+         "1d000003036465660361707001620162017601760c2d0028000000fd000000000005000004fe00000200"
+         "0800000500000100000001610900000600000200000002626205000007fe00000200",
+         kProgressAndBulk},
+    {"bulk_returning_deof", true, Command::kStmtBulkExecute, 0x0002, 0, 0,
+         "01000001021f0000020364656603617070016201620269640269640c3f000b000000030342000000"
+         "1d000003036465660361707001620162017601760c2d0028000000fd0000000000"
+         "08000004000001000000016109000005000002000000026262"
+         "07000006fe000002000000",
+         kProgressAndBulk},
+    {"bulk_insert_deof", true, Command::kStmtBulkExecute, 0x0002, 0, 0,
+         "2e00000100020102000000265265636f7264733a203220204475706c6963617465733a203020205761726e696e67733a2030",
+         kProgressAndBulk},
 };
 
 const Capture* FindCapture(std::string_view name) {
@@ -401,7 +433,7 @@ const Capture* FindCapture(std::string_view name) {
 }
 
 Bytes Response(std::string_view name) { return FromHex(FindCapture(name)->hex); }
-Capabilities CapsOf(const Capture& c) { return c.deprecate_eof ? kCapsDeprecateEof : kCaps; }
+Capabilities CapsOf(const Capture& c) { return (c.deprecate_eof ? kCapsDeprecateEof : kCaps) | c.extra_caps; }
 
 class ResponseTrackerCaptureTest : public ::testing::TestWithParam<Capture> {};
 
@@ -597,6 +629,24 @@ TEST(ResponseTrackerTest, CursorExecuteEndsAfterMetadataAndFetchesFollow) {
     EXPECT_TRUE(Drive(t, Command::kStmtFetch, rest, {rest.size()}).done);
     EXPECT_TRUE(t.status_flags() & status::kLastRowSent);
   }
+}
+
+// A progress report is not an error: the response goes on to the statement's OK.
+TEST(ResponseTrackerTest, ProgressReportsAreForwardedAndTheStatementGoesOn) {
+  Bytes response = Response("alter_progress");
+  ResponseTracker t(kCaps | capability::kMariaDbProgress);
+  t.Start(Command::kQuery);
+  auto n = t.Feed(ByteView(response).first(31 + 27));  // both reports, not the OK
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(*n, 31u + 27u);
+  EXPECT_FALSE(t.done());
+  EXPECT_FALSE(t.error());
+  n = t.Feed(ByteView(response).subspan(*n));
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_TRUE(t.done());
+  EXPECT_FALSE(t.error());
+  // A server sends them only to clients that negotiated progress reports.
+  EXPECT_NE(DriveWhole(kCaps, Command::kQuery, response).failure, "");
 }
 
 TEST(ResponseTrackerTest, ErrorMidResultSetEndsTheResponse) {

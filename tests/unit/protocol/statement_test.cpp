@@ -104,5 +104,45 @@ TEST(StmtExecuteHeadTest, RejectsBadInput) {
   EXPECT_EQ(bad_flag.error().code(), ErrorCode::kMalformed);
 }
 
+// Captured the same way: mysql_stmt_prepare("INSERT INTO b (v) VALUES (?)")
+// (statement 3), STMT_ATTR_ARRAY_SIZE 3 and one STRING array ("a", "bb",
+// "ccc"), then mysql_stmt_execute twice without binding again: the first bulk
+// execute sends the types (flag 128), the second does not.
+const char kBulkWithTypes[] = "fa030000008000fe00000161000262620003636363";
+const char kBulkWithoutTypes[] = "fa030000000000000161000262620003636363";
+
+TEST(StmtBulkExecuteHeadTest, ParsesCaptures) {
+  auto with = ParseStmtBulkExecuteHead(FromHex(kBulkWithTypes), 1);
+  ASSERT_TRUE(with) << with.error().message();
+  EXPECT_EQ(with->statement_id, 3u);
+  EXPECT_EQ(with->flags, kBulkSendTypesToServer);
+  EXPECT_EQ(with->types_offset, kBulkExecuteHeadLength);
+  auto without = ParseStmtBulkExecuteHead(FromHex(kBulkWithoutTypes), 1);
+  ASSERT_TRUE(without) << without.error().message();
+  EXPECT_EQ(without->statement_id, 3u);
+  EXPECT_EQ(without->flags, 0);
+  // Only the head is read: the first bytes of a bulk of several frames do.
+  EXPECT_TRUE(ParseStmtBulkExecuteHead(FromHex("fa030000008000fe00"), 1));
+}
+
+TEST(StmtBulkExecuteHeadTest, EveryTruncatedPrefixOfTheHeadFails) {
+  const Bytes b = FromHex(kBulkWithTypes);
+  ExpectPrefixesFail(b, kBulkExecuteHeadLength + 2, [](ByteView v) { return ParseStmtBulkExecuteHead(v, 1); });
+}
+
+TEST(StmtBulkExecuteHeadTest, RejectsAnotherCommand) {
+  auto r = ParseStmtBulkExecuteHead(FromHex(kExecuteValues), 2);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kMalformed);
+}
+
+// After a move the proxy sends the recorded types with the bulk that lacks
+// them: the result is what the client sent the first time.
+TEST(StmtBulkExecuteHeadTest, AddingTypesGivesTheFirstExecute) {
+  const Bytes with = FromHex(kBulkWithTypes);
+  const Bytes types(with.begin() + kBulkExecuteHeadLength, with.begin() + kBulkExecuteHeadLength + 2);
+  EXPECT_EQ(HexString(AddBulkExecuteTypes(FromHex(kBulkWithoutTypes), types)), kBulkWithTypes);
+}
+
 }  // namespace
 }  // namespace cutover::protocol

@@ -56,7 +56,9 @@ namespace captured {
 inline constexpr Capabilities kServerCaps = 0x81fff7fe;
 // libmariadb's login: 0x00bfa28c (no CLIENT_DEPRECATE_EOF, with CLIENT_SESSION_TRACK).
 inline constexpr Capabilities kLibmariadbCaps = 0x00bfa28c;
-inline constexpr uint32_t kMariaDbExtendedCaps = 0x1d;  // PROGRESS | STMT_BULK | EXTENDED_METADATA | CACHE_METADATA
+// Both sides' MariaDB extended capabilities, the high 32 bits: PROGRESS |
+// STMT_BULK_OPERATIONS | EXTENDED_METADATA | CACHE_METADATA.
+inline constexpr Capabilities kMariaDbExtendedCaps = 0x1dull << 32;
 }  // namespace captured
 
 }  // namespace cutover::protocol

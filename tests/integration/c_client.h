@@ -1,0 +1,56 @@
+// A Connector/C (libmariadb) connection for integration tests, in-process.
+// Thread-safety: none; one per thread.
+#pragma once
+
+#include <mysql.h>
+
+#include <string>
+
+#include <fmt/format.h>
+
+#include "proxy_fixture.h"
+
+namespace cutover::testing {
+
+// One libmariadb connection. Every call reports failures as "errno message".
+class CClient {
+ public:
+  explicit CClient(uint16_t port, unsigned long max_allowed_packet = 64ul << 20) : mysql_(mysql_init(nullptr)) {
+    mysql_options(mysql_, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_allowed_packet);
+    const unsigned int timeout_seconds = 30;  // a lost answer fails the test instead of hanging it
+    mysql_options(mysql_, MYSQL_OPT_READ_TIMEOUT, &timeout_seconds);
+    mysql_options(mysql_, MYSQL_OPT_WRITE_TIMEOUT, &timeout_seconds);
+    connected_ = mysql_real_connect(mysql_, "127.0.0.1", kAppUser, kAppPassword, "app", port, nullptr, 0) != nullptr;
+  }
+  ~CClient() { mysql_close(mysql_); }
+  CClient(const CClient&) = delete;
+  CClient& operator=(const CClient&) = delete;
+
+  bool connected() const { return connected_; }
+  MYSQL* get() { return mysql_; }
+  unsigned error_number() { return mysql_errno(mysql_); }
+  std::string error() { return fmt::format("{} {}", mysql_errno(mysql_), mysql_error(mysql_)); }
+
+  // Runs one statement; returns its rows as "a|b;c|d", "" without rows, or "ERR <errno>".
+  std::string Query(const std::string& sql) {
+    if (mysql_real_query(mysql_, sql.data(), sql.size()) != 0) return fmt::format("ERR {}", mysql_errno(mysql_));
+    MYSQL_RES* res = mysql_store_result(mysql_);
+    if (!res) return mysql_field_count(mysql_) ? fmt::format("ERR {}", mysql_errno(mysql_)) : "";
+    std::string out;
+    while (MYSQL_ROW row = mysql_fetch_row(res)) {
+      if (!out.empty()) out += ";";
+      for (unsigned i = 0; i < mysql_num_fields(res); ++i) {
+        if (i) out += "|";
+        out += row[i] ? row[i] : "NULL";
+      }
+    }
+    mysql_free_result(res);
+    return out;
+  }
+
+ private:
+  MYSQL* mysql_;
+  bool connected_ = false;
+};
+
+}  // namespace cutover::testing

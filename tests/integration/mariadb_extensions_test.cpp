@@ -1,0 +1,232 @@
+// MariaDB's protocol extensions through the proxy, from Connector/C: bulk
+// execute (array binding) inserting, updating and deleting, with RETURNING,
+// right after a session moved to another server; and the progress reports of
+// an ALTER TABLE reaching the client that asked for them.
+#include <mysql.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "c_client.h"
+#include "proxy_fixture.h"
+
+namespace cutover::testing {
+namespace {
+
+// A prepared statement executed with arrays of INT and of strings, one
+// parameter each per placeholder (mysql_stmt_attr_set STMT_ATTR_ARRAY_SIZE).
+class BulkStatement {
+ public:
+  BulkStatement(MYSQL* mysql, const std::string& sql) : stmt_(mysql_stmt_init(mysql)) {
+    prepared_ = mysql_stmt_prepare(stmt_, sql.data(), sql.size()) == 0;
+  }
+  ~BulkStatement() { mysql_stmt_close(stmt_); }
+  BulkStatement(const BulkStatement&) = delete;
+  BulkStatement& operator=(const BulkStatement&) = delete;
+
+  bool prepared() const { return prepared_; }
+  std::string error() { return fmt::format("{} {}", mysql_stmt_errno(stmt_), mysql_stmt_error(stmt_)); }
+  unsigned long long affected_rows() { return mysql_stmt_affected_rows(stmt_); }
+
+  // Binds one array per parameter, in order: ints first, then strings.
+  // REQUIRES: every array has the same length.
+  bool Bind(std::vector<int> ints, std::vector<std::string> strings) {
+    ints_ = std::move(ints);
+    strings_ = std::move(strings);
+    rows_ = static_cast<unsigned>(ints_.empty() ? strings_.size() : ints_.size());
+    pointers_.clear();
+    lengths_.clear();
+    for (const std::string& s : strings_) {
+      pointers_.push_back(s.data());
+      lengths_.push_back(s.size());
+    }
+    binds_.assign((ints_.empty() ? 0 : 1) + (strings_.empty() ? 0 : 1), MYSQL_BIND{});
+    size_t i = 0;
+    if (!ints_.empty()) {
+      binds_[i].buffer_type = MYSQL_TYPE_LONG;
+      binds_[i++].buffer = ints_.data();
+    }
+    if (!strings_.empty()) {
+      binds_[i].buffer_type = MYSQL_TYPE_STRING;
+      binds_[i].buffer = pointers_.data();
+      binds_[i].length = lengths_.data();
+    }
+    return mysql_stmt_attr_set(stmt_, STMT_ATTR_ARRAY_SIZE, &rows_) == 0 && mysql_stmt_bind_param(stmt_, binds_.data()) == 0;
+  }
+  bool Execute() { return mysql_stmt_execute(stmt_) == 0; }
+
+  // The rows of a RETURNING id, v as "id|v;id|v".
+  std::string FetchIdAndText() {
+    int id = 0;
+    char text[64];
+    unsigned long length = 0;
+    MYSQL_BIND result[2]{};
+    result[0].buffer_type = MYSQL_TYPE_LONG;
+    result[0].buffer = &id;
+    result[1].buffer_type = MYSQL_TYPE_STRING;
+    result[1].buffer = text;
+    result[1].buffer_length = sizeof(text);
+    result[1].length = &length;
+    if (mysql_stmt_bind_result(stmt_, result) != 0) return "bind_result: " + error();
+    std::string out;
+    while (mysql_stmt_fetch(stmt_) == 0) out += fmt::format("{}{}|{}", out.empty() ? "" : ";", id, std::string(text, length));
+    return out;
+  }
+
+ private:
+  MYSQL_STMT* stmt_;
+  bool prepared_ = false;
+  unsigned rows_ = 0;
+  std::vector<int> ints_;
+  std::vector<std::string> strings_;
+  std::vector<const char*> pointers_;
+  std::vector<unsigned long> lengths_;
+  std::vector<MYSQL_BIND> binds_;
+};
+
+// The MariaDB extended capabilities the proxy's greeting offered the client.
+unsigned long long ExtendedServerCapabilities(MYSQL* mysql) {
+  unsigned long long caps = 0;
+  mariadb_get_infov(mysql, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &caps);
+  return caps;
+}
+
+class MariaDbExtensionsTest : public ProxyTest {};
+
+// Libmariadb refuses arrays ("Bulk operation" not supported) unless the
+// server offers STMT_BULK_OPERATIONS, so each bulk here really went as
+// COM_STMT_BULK_EXECUTE.
+TEST_F(MariaDbExtensionsTest, BulkInsertUpdateAndDeleteWithArrays) {
+  StartProxy(DefaultConfig());
+  CClient c(proxy_->listen_port());
+  ASSERT_TRUE(c.connected()) << c.error();
+  const unsigned long long caps = ExtendedServerCapabilities(c.get());
+  EXPECT_TRUE(caps & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) << caps;
+  EXPECT_TRUE(caps & (MARIADB_CLIENT_PROGRESS >> 32)) << caps;
+  EXPECT_FALSE(caps & (MARIADB_CLIENT_CACHE_METADATA >> 32)) << caps;  // not carried: README
+  ASSERT_EQ(c.Query("CREATE TABLE bk (id INT PRIMARY KEY, v VARCHAR(20))"), "");
+
+  BulkStatement insert(c.get(), "INSERT INTO bk VALUES (?, ?)");
+  ASSERT_TRUE(insert.prepared()) << insert.error();
+  ASSERT_TRUE(insert.Bind({1, 2, 3, 4}, {"one", "two", "three", "four"})) << insert.error();
+  ASSERT_TRUE(insert.Execute()) << insert.error();
+  EXPECT_EQ(insert.affected_rows(), 4u);
+  ASSERT_TRUE(insert.Bind({5, 6}, {"five", "six"})) << insert.error();
+  ASSERT_TRUE(insert.Execute()) << insert.error();
+  EXPECT_EQ(insert.affected_rows(), 2u);
+
+  BulkStatement update(c.get(), "UPDATE bk SET v = CONCAT(v, '!') WHERE id = ?");
+  ASSERT_TRUE(update.prepared()) << update.error();
+  ASSERT_TRUE(update.Bind({2, 4, 6}, {})) << update.error();
+  ASSERT_TRUE(update.Execute()) << update.error();
+  EXPECT_EQ(update.affected_rows(), 3u);
+
+  BulkStatement erase(c.get(), "DELETE FROM bk WHERE id = ?");
+  ASSERT_TRUE(erase.prepared()) << erase.error();
+  ASSERT_TRUE(erase.Bind({1, 3}, {})) << erase.error();
+  ASSERT_TRUE(erase.Execute()) << erase.error();
+  EXPECT_EQ(erase.affected_rows(), 2u);
+
+  EXPECT_EQ(c.Query("SELECT id, v FROM bk ORDER BY id"), "2|two!;4|four!;5|five;6|six!");
+  // A duplicate key fails the bulk with the server's error; the session goes on.
+  ASSERT_TRUE(insert.Bind({2, 7}, {"dup", "seven"})) << insert.error();
+  EXPECT_FALSE(insert.Execute());
+  EXPECT_EQ(insert.error().substr(0, 4), "1062") << insert.error();
+  EXPECT_EQ(c.Query("SELECT COUNT(*) FROM bk"), "4");
+}
+
+// The server answers a bulk INSERT ... RETURNING with one result set holding
+// every row's values.
+TEST_F(MariaDbExtensionsTest, BulkInsertReturning) {
+  StartProxy(DefaultConfig());
+  CClient c(proxy_->listen_port());
+  ASSERT_TRUE(c.connected()) << c.error();
+  ASSERT_EQ(c.Query("CREATE TABLE br (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))"), "");
+  BulkStatement insert(c.get(), "INSERT INTO br (v) VALUES (?) RETURNING id, v");
+  ASSERT_TRUE(insert.prepared()) << insert.error();
+  ASSERT_TRUE(insert.Bind({}, {"a", "bb", "ccc"})) << insert.error();
+  ASSERT_TRUE(insert.Execute()) << insert.error();
+  EXPECT_EQ(insert.FetchIdAndText(), "1|a;2|bb;3|ccc");
+  ASSERT_TRUE(insert.Execute()) << insert.error();  // without binding again: no types sent
+  EXPECT_EQ(insert.FetchIdAndText(), "4|a;5|bb;6|ccc");
+  EXPECT_EQ(c.Query("SELECT COUNT(*), @@server_id FROM br"), "6|1");
+}
+
+std::atomic<int> progress_reports{0};
+
+void CountProgress(const MYSQL*, unsigned int, unsigned int, double, const char*, unsigned int) { ++progress_reports; }
+
+// An ALTER TABLE reports its progress every progress_report_time seconds to a
+// client with a progress callback; the reports pass through, and the
+// statement still succeeds.
+TEST_F(MariaDbExtensionsTest, ProgressReportsOfAnAlterTableReachTheClient) {
+  StartProxy(DefaultConfig());
+  MYSQL* mysql = mysql_init(nullptr);
+  ASSERT_EQ(mysql_optionsv(mysql, MYSQL_PROGRESS_CALLBACK, CountProgress), 0);
+  ASSERT_NE(mysql_real_connect(mysql, "127.0.0.1", kAppUser, kAppPassword, "app", proxy_->listen_port(), nullptr, 0),
+            nullptr)
+      << mysql_error(mysql);
+  for (const char* sql : {"SET SESSION progress_report_time = 1",
+                          "CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=Aria",
+                          "INSERT INTO big SELECT seq, REPEAT('x', 100) FROM seq_1_to_400000"}) {
+    ASSERT_EQ(mysql_query(mysql, sql), 0) << sql << ": " << mysql_error(mysql);
+  }
+  // The first report comes after a second: on a fast machine one ALTER may be
+  // quicker than that, so it is run again (at most 5 times).
+  progress_reports = 0;
+  for (int i = 0; i < 5 && progress_reports == 0; ++i) {
+    ASSERT_EQ(mysql_query(mysql, "ALTER TABLE big FORCE"), 0) << mysql_error(mysql);
+  }
+  EXPECT_GT(progress_reports.load(), 0);
+  ASSERT_EQ(mysql_query(mysql, "SELECT COUNT(*) FROM big"), 0) << mysql_error(mysql);
+  MYSQL_RES* res = mysql_store_result(mysql);
+  ASSERT_NE(res, nullptr);
+  EXPECT_STREQ(mysql_fetch_row(res)[0], "400000");
+  mysql_free_result(res);
+  mysql_close(mysql);
+}
+
+// A bulk execute right after the session moved to another server, without
+// binding again: libmariadb sends no parameter types, which the new server's
+// statement never got; the proxy sends the ones it recorded.
+class MariaDbExtensionsMoveTest : public ProxyAndTargetTest {};
+
+TEST_F(MariaDbExtensionsMoveTest, BulkRightAfterAMoveWithoutRebinding) {
+  StartProxy(DefaultConfig());
+  CClient c(proxy_->listen_port());
+  ASSERT_TRUE(c.connected()) << c.error();
+  const std::string create = "CREATE TABLE IF NOT EXISTS app.mv (id INT PRIMARY KEY, v VARCHAR(20))";
+  ASSERT_EQ(c.Query(create), "");
+  auto target_root = target_->ConnectRoot();
+  ASSERT_TRUE(target_root) << target_root.error().message();
+  ASSERT_TRUE(target_root->Execute(create));
+
+  BulkStatement insert(c.get(), "INSERT INTO mv VALUES (?, ?) RETURNING id, @@server_id");
+  ASSERT_TRUE(insert.prepared()) << insert.error();
+  ASSERT_TRUE(insert.Bind({1, 2}, {"a", "b"})) << insert.error();
+  ASSERT_TRUE(insert.Execute()) << insert.error();
+  EXPECT_EQ(insert.FetchIdAndText(), "1|1;2|1");
+
+  const std::string body = fmt::format(R"({{"host": "127.0.0.1", "port": {}, "pinned": "refuse"}})", target_->port());
+  auto pause = Admin("POST", "/pause", R"({"drain_timeout_ms": 2000})");
+  ASSERT_EQ(pause.status, 200) << pause.body.dump();
+  auto repoint = Admin("POST", "/repoint", body);
+  ASSERT_EQ(repoint.status, 200) << repoint.body.dump();
+  EXPECT_EQ(repoint.body["moved"], 1) << repoint.body.dump();
+  ASSERT_EQ(Admin("POST", "/resume").status, 200);
+
+  // Same values, new rows: the target got none of the source's.
+  ASSERT_TRUE(insert.Execute()) << insert.error();
+  EXPECT_EQ(insert.FetchIdAndText(), "1|2;2|2");
+  ASSERT_TRUE(insert.Bind({3}, {"c"})) << insert.error();
+  ASSERT_TRUE(insert.Execute()) << insert.error();
+  EXPECT_EQ(insert.FetchIdAndText(), "3|2");
+  EXPECT_EQ(c.Query("SELECT GROUP_CONCAT(id, v ORDER BY id), @@server_id FROM mv"), "1a,2b,3c|2");
+}
+
+}  // namespace
+}  // namespace cutover::testing
