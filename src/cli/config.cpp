@@ -117,7 +117,16 @@ void ReadUsers(const toml::table& proxy, proxy::ProxyConfig& out, Problems& prob
     } else {
       const std::string password = ReadPassword(*u, where, problems);
       user.empty_password = password.empty();
-      user.stage2 = protocol::NativePasswordStage2(protocol::NativePasswordStage1(password));
+      user.stage1 = protocol::NativePasswordStage1(password);
+      user.stage2 = protocol::NativePasswordStage2(*user.stage1);
+      user.sha2_stage2 = protocol::CachingSha2Stage2(password);
+    }
+    user.auth_plugin = (*u)["auth_plugin"].value_or(std::string(protocol::kNativePasswordPlugin));
+    if (user.auth_plugin != protocol::kNativePasswordPlugin && user.auth_plugin != protocol::kCachingSha2Plugin &&
+        user.auth_plugin != protocol::kClearPasswordPlugin) {
+      problems.Add(fmt::format("{}.auth_plugin = \"{}\": expected \"mysql_native_password\", "
+                               "\"caching_sha2_password\" or \"mysql_clear_password\"",
+                               where, user.auth_plugin));
     }
     if (out.FindUser(user.name)) problems.Add(fmt::format("{}: user '{}' is listed twice", where, user.name));
     out.users.push_back(std::move(user));

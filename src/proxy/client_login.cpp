@@ -1,8 +1,10 @@
 // The client-facing half of a session's login: greeting, authentication
 // against the proxy's users, and COM_CHANGE_USER.
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "protocol/caching_sha2.h"
 #include "protocol/change_user.h"
 #include "protocol/err_packet.h"
 #include "protocol/handshake.h"
@@ -42,22 +44,6 @@ awaitable<Status> ClientSession::SendOk(uint8_t seq) {
   co_return co_await WritePacket(client_, payload, seq, peer_);
 }
 
-// Checks a mysql_native_password token against the proxy's users. Returns
-// stage 1 (nullopt for a user without password); on a mismatch, sends the
-// client the server's usual 1045 and fails.
-awaitable<Result<std::optional<Sha1Digest>>> ClientSession::CheckPassword(const std::string& name,
-                                                                        const std::string& token, uint8_t seq) {
-  const ProxyUser* user = worker_.shared().config.FindUser(name);
-  if (user && user->empty_password && token.empty()) co_return std::optional<Sha1Digest>();
-  if (user && !user->empty_password && token.size() == kScrambleLength) {
-    if (auto stage1 = VerifyNativePasswordToken(AsBytes(token), AsBytes(scramble_), user->stage2)) co_return stage1;
-  }
-  const std::string message = fmt::format("Access denied for user '{}'@'{}' (using password: {})", name,
-                                          ClientHost(client_.socket()), token.empty() ? "NO" : "YES");
-  co_await SendError(server_error::kAccessDenied, "28000", message, seq);
-  co_return Fail(Error::Precondition(fmt::format("{}: access denied for user '{}'", peer_, name)));
-}
-
 // Tells the client why its backend login failed: the server's own error when
 // the server refused, error 1105 naming the backend otherwise.
 awaitable<Status> ClientSession::SendBackendError(const Error& e, uint8_t seq) {
@@ -66,19 +52,109 @@ awaitable<Status> ClientSession::SendBackendError(const Error& e, uint8_t seq) {
   co_return co_await SendError(server_error::kUnknownError, "HY000", message, seq);
 }
 
-// Returns a mysql_native_password token, asking the client to switch to that
-// plugin when it answered with another one.
-awaitable<Result<std::string>> ClientSession::ReadAuthToken(std::string_view plugin, std::string token,
-                                                            uint8_t* seq) {
-  if (plugin.empty() || plugin == kNativePasswordPlugin) co_return token;
-  scramble_ = MakeScramble();
-  Bytes payload;
-  WriteAuthSwitchRequest(AuthSwitchRequest{kNativePasswordPlugin, scramble_}, payload);
+// Sends one auth packet and returns the client's answer.
+awaitable<Result<std::string>> ClientSession::Exchange(ByteView payload, uint8_t* seq) {
   if (auto st = co_await WritePacket(client_, payload, *seq, peer_); !st) co_return Fail(st.error());
   auto reply = co_await ReadPacket(client_, client_buffer_, kMaxLoginPacket, peer_);
   if (!reply) co_return Fail(reply.error());
   *seq = reply->last_sequence_id + 1;
   co_return std::string(AsChars(reply->payload));
+}
+
+awaitable<Result<std::optional<Sha1Digest>>> ClientSession::DenyAccess(const std::string& name, bool with_password,
+                                                                     uint8_t seq) {
+  ++worker_.counters().logins_failed;
+  const std::string message = fmt::format("Access denied for user '{}'@'{}' (using password: {})", name,
+                                          ClientHost(client_.socket()), with_password ? "YES" : "NO");
+  co_await SendError(server_error::kAccessDenied, "28000", message, seq);
+  co_return Fail(Error::Precondition(fmt::format("{}: access denied for user '{}'", peer_, name)));
+}
+
+// caching_sha2_password after the client's token: fast auth when the proxy
+// knows the password and the token proves it (the cleartext stays unknown:
+// returns nullopt); full auth otherwise, which returns the cleartext: sent
+// as is over TLS, RSA-encrypted in plaintext.
+awaitable<Result<std::optional<std::string>>> ClientSession::CachingSha2(const ProxyUser* user,
+                                                                         const std::string& token, uint8_t* seq) {
+  if (user && user->sha2_stage2 && VerifyCachingSha2Token(AsBytes(token), AsBytes(scramble_), *user->sha2_stage2)) {
+    const Bytes fast_ok = {kAuthMoreData, kCachingSha2FastAuthOk};
+    if (auto st = co_await WritePacket(client_, fast_ok, *seq, peer_); !st) co_return Fail(st.error());
+    ++*seq;
+    co_return std::optional<std::string>();
+  }
+  const Bytes full_auth = {kAuthMoreData, kCachingSha2FullAuth};
+  auto reply = co_await Exchange(full_auth, seq);
+  if (!reply) co_return Fail(reply.error());
+  std::string answer = std::move(*reply);
+  if (!client_.tls()) {
+    const std::shared_ptr<const RsaKey>& key = worker_.shared().rsa_key;
+    if (!key) co_return Fail(Error::Unsupported(peer_ + ": caching_sha2_password without an RSA key"));
+    if (answer.size() == 1 && uint8_t(answer[0]) == kCachingSha2PublicKeyRequest) {
+      Bytes pem = {kAuthMoreData};
+      pem.insert(pem.end(), key->public_pem().begin(), key->public_pem().end());
+      auto encrypted = co_await Exchange(pem, seq);
+      if (!encrypted) co_return Fail(encrypted.error());
+      answer = std::move(*encrypted);
+    }
+    auto plain = key->Decrypt(AsBytes(answer));
+    if (!plain) co_return Fail(plain.error().WithContext(peer_));
+    answer = XorWithNonce(AsBytes(*plain), AsBytes(scramble_));
+  }
+  if (!answer.empty() && answer.back() == '\0') answer.pop_back();
+  co_return std::optional<std::string>(std::move(answer));
+}
+
+awaitable<Result<std::optional<Sha1Digest>>> ClientSession::Authenticate(const std::string& name,
+                                                                       std::string_view plugin, std::string token,
+                                                                       uint8_t* seq) {
+  const ProxyUser* user = worker_.shared().config.FindUser(name);
+  const std::string wanted = user ? user->auth_plugin : kNativePasswordPlugin;
+  if (wanted == kClearPasswordPlugin && !client_.tls()) {
+    // Refused before the client is asked for its password in the clear.
+    ++worker_.counters().logins_failed;
+    const std::string message = fmt::format(
+        "user '{}' logs in with mysql_clear_password, which the proxy accepts over TLS only; connect with TLS", name);
+    co_await SendError(server_error::kSecureTransportRequired, "08004", message, *seq);
+    co_return Fail(Error::Precondition(fmt::format("{}: mysql_clear_password without TLS for '{}'", peer_, name)));
+  }
+  const bool native_answer = plugin.empty() || plugin == kNativePasswordPlugin;
+  if (plugin != wanted && !(native_answer && wanted == kNativePasswordPlugin)) {
+    scramble_ = MakeScramble();
+    Bytes request;
+    WriteAuthSwitchRequest(AuthSwitchRequest{wanted, wanted == kClearPasswordPlugin ? "" : scramble_}, request);
+    auto reply = co_await Exchange(request, seq);
+    if (!reply) co_return Fail(reply.error());
+    token = std::move(*reply);
+  }
+  // The password itself, when the exchange gives it.
+  std::optional<std::string> password;
+  if (wanted == kNativePasswordPlugin) {
+    if (user && user->empty_password && token.empty()) co_return std::optional<Sha1Digest>();
+    if (user && !user->empty_password && token.size() == kScrambleLength) {
+      if (auto stage1 = VerifyNativePasswordToken(AsBytes(token), AsBytes(scramble_), user->stage2)) co_return stage1;
+    }
+    co_return co_await DenyAccess(name, !token.empty(), *seq);
+  }
+  if (wanted == kClearPasswordPlugin) {
+    password = token;
+    if (!password->empty() && password->back() == '\0') password->pop_back();
+  } else {
+    if (token.empty()) {
+      if (user && user->empty_password) co_return std::optional<Sha1Digest>();
+      co_return co_await DenyAccess(name, false, *seq);
+    }
+    auto sha2 = co_await CachingSha2(user, token, seq);
+    if (!sha2) co_return Fail(sha2.error());
+    if (!*sha2) co_return user->stage1;  // fast auth: the proxy knows the password
+    password = std::move(*sha2);
+  }
+  const Sha1Digest stage1 = NativePasswordStage1(*password);
+  const bool matches = user && password->empty() == user->empty_password &&
+                       CRYPTO_memcmp(NativePasswordStage2(stage1).data(), user->stage2.data(), user->stage2.size()) == 0;
+  OPENSSL_cleanse(password->data(), password->size());
+  if (!matches) co_return co_await DenyAccess(name, true, *seq);
+  if (user->empty_password) co_return std::optional<Sha1Digest>();
+  co_return std::optional<Sha1Digest>(stage1);
 }
 
 awaitable<Status> ClientSession::Login() {
@@ -145,13 +221,8 @@ awaitable<Status> ClientSession::Login() {
   attributes_ = response->attributes;
   user_ = response->username;
 
-  auto token = co_await ReadAuthToken(response->auth_plugin_name, response->auth_response, &seq);
-  if (!token) co_return Fail(token.error());
-  auto stage1 = co_await CheckPassword(user_, *token, seq);
-  if (!stage1) {
-    ++worker_.counters().logins_failed;
-    co_return Fail(stage1.error());
-  }
+  auto stage1 = co_await Authenticate(user_, response->auth_plugin_name, response->auth_response, &seq);
+  if (!stage1) co_return Fail(stage1.error());
   stage1_ = *stage1;
   deadline.Disarm();
   if (auto st = co_await ConnectBackend(response->database); !st) {
@@ -194,9 +265,7 @@ awaitable<Status> ClientSession::ChangeUser() {
     co_await SendError(server_error::kHandshakeError, "08S01", "Bad COM_CHANGE_USER packet", seq);
     co_return Fail(request.error().WithContext(peer_));
   }
-  auto token = co_await ReadAuthToken(request->auth_plugin_name, request->auth_response, &seq);
-  if (!token) co_return Fail(token.error());
-  auto stage1 = co_await CheckPassword(request->username, *token, seq);
+  auto stage1 = co_await Authenticate(request->username, request->auth_plugin_name, request->auth_response, &seq);
   if (!stage1) co_return Fail(stage1.error());
   user_ = request->username;
   stage1_ = *stage1;

@@ -93,11 +93,20 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<Status> Login();
   awaitable<Status> ConnectBackend(std::string database);
   awaitable<Status> ChangeUser();
-  awaitable<Result<std::string>> ReadAuthToken(std::string_view plugin, std::string token, uint8_t* seq);
+  // Logs the client in as `name` with the user's plugin (switching the client
+  // to it when it answered for another), from the client's first answer
+  // `token` for `plugin`. Returns stage 1 for the servers (nullopt: empty
+  // password); on a wrong password the client has had its 1045.
+  awaitable<Result<std::optional<protocol::Sha1Digest>>> Authenticate(const std::string& name,
+                                                                      std::string_view plugin, std::string token,
+                                                                      uint8_t* seq);
+  awaitable<Result<std::string>> Exchange(ByteView payload, uint8_t* seq);
+  awaitable<Result<std::optional<std::string>>> CachingSha2(const ProxyUser* user, const std::string& token,
+                                                            uint8_t* seq);
+  awaitable<Result<std::optional<protocol::Sha1Digest>>> DenyAccess(const std::string& name, bool with_password,
+                                                                    uint8_t seq);
   awaitable<Status> SendError(uint16_t code, std::string_view sql_state, std::string_view message, uint8_t seq);
   awaitable<Status> SendOk(uint8_t seq);
-  awaitable<Result<std::optional<protocol::Sha1Digest>>> CheckPassword(const std::string& name,
-                                                                       const std::string& token, uint8_t seq);
   awaitable<Status> SendBackendError(const Error& e, uint8_t seq);
 
   // A backend connection and the session state it holds.

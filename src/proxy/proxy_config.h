@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "protocol/auth.h"
+#include "protocol/caching_sha2.h"
+#include "protocol/constants.h"
 
 namespace cutover::proxy {
 
@@ -23,10 +25,18 @@ struct HostPort {
 
 // A user the proxy authenticates itself. The same user with the same password
 // must exist on every backend: the proxy logs in to them as this user.
+// The plugin is the one the proxy logs the client in with; towards servers
+// the proxy always uses mysql_native_password with SHA1(password).
 struct ProxyUser {
   std::string name;
   bool empty_password = false;
   protocol::Sha1Digest stage2{};  // SHA1(SHA1(password)), the mysql.user hash
+  // "mysql_native_password", "caching_sha2_password" or "mysql_clear_password".
+  std::string auth_plugin = protocol::kNativePasswordPlugin;
+  // Known only when the config gives the password itself (not its hash):
+  // caching_sha2_password's fast auth needs it, and gives no SHA1 of its own.
+  std::optional<protocol::Sha256Digest> sha2_stage2;
+  std::optional<protocol::Sha1Digest> stage1;
 };
 
 // [proxy] tls_*: TLS towards clients. Off unless `cert` is set.

@@ -182,6 +182,13 @@ Status ProxyServer::Start() {
   auto tls = LoadTlsContexts(config_);
   if (!tls) return Fail(tls.error());
   shared_.SetTls(std::move(*tls));
+  const bool sha2 = std::any_of(config_.users.begin(), config_.users.end(),
+                                [](const ProxyUser& u) { return u.auth_plugin == protocol::kCachingSha2Plugin; });
+  if (sha2) {
+    auto key = protocol::RsaKey::Generate();
+    if (!key) return Fail(key.error());
+    shared_.rsa_key = std::move(*key);
+  }
   if (config_.tls.enabled()) spdlog::info("TLS towards clients: {}", shared_.Tls()->client_certificate);
   auto acceptor = Listen(control_, config_.listen, "proxy.listen");
   if (!acceptor) return Fail(acceptor.error());

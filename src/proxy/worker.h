@@ -64,6 +64,9 @@ struct ProxyShared {
     tls = std::move(t);
   }
   const ProxyConfig& config;
+  // For caching_sha2_password's full auth in plaintext; set before the
+  // workers start when a user logs in with that plugin, then immutable.
+  std::shared_ptr<const protocol::RsaKey> rsa_key;
   std::atomic<bool> paused{false};  // Are new transactions held at the gate?
   std::atomic<uint32_t> next_connection_id{1};
 

@@ -1,0 +1,134 @@
+// Clients log in to the proxy with the plugin their proxy user names:
+// mysql_native_password, caching_sha2_password (fast auth when the proxy
+// knows the password; full auth with only the hash: the password over TLS, or
+// RSA-encrypted in plaintext) and mysql_clear_password (TLS only). Real
+// clients: pymysql (every path), the mariadb CLI (Connector/C's
+// caching_sha2_password plugin) and PHP's mysqlnd. A wrong password gets 1045
+// with every plugin, and a session logged in so moves like any other.
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "local/file_util.h"
+#include "proxy_fixture.h"
+#include "test_certs.h"
+
+namespace cutover::testing {
+namespace {
+
+constexpr char kSha2User[] = "sha2";          // caching_sha2_password, password known to the proxy
+constexpr char kSha2HashUser[] = "sha2hash";  // caching_sha2_password, only the mysql.user hash in the config
+constexpr char kClearUser[] = "clear";        // mysql_clear_password
+constexpr char kPassword[] = "s3cret-Pw";
+
+std::string ClientScript(const std::string& name) {
+  return std::string(CUTOVER_SOURCE_DIR) + "/tests/integration/clients/" + name;
+}
+
+class AuthTest : public ProxyTest {
+ protected:
+  void SetUp() override {
+    ProxyTest::SetUp();
+    auto dir = local::MakeTempDir("cutover-auth-test");
+    ASSERT_TRUE(dir) << dir.error().message();
+    dir_ = *dir;
+    certs_ = std::make_unique<TestCertificates>(TestCertificates::Create(dir_));
+    auto root = source_->ConnectRoot();
+    ASSERT_TRUE(root) << root.error().message();
+    for (const char* user : {kSha2User, kSha2HashUser, kClearUser}) {
+      ASSERT_TRUE(root->Execute(fmt::format("CREATE USER '{}'@'%' IDENTIFIED BY '{}'", user, kPassword)));
+      ASSERT_TRUE(root->Execute(fmt::format("GRANT ALL PRIVILEGES ON *.* TO '{}'@'%'", user)));
+    }
+  }
+  void TearDown() override {
+    ProxyTest::TearDown();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  proxy::ProxyConfig AuthConfig() const {
+    proxy::ProxyConfig config = DefaultConfig();
+    config.tls.cert = certs_->server().cert;
+    config.tls.key = certs_->server().key;
+    const protocol::Sha1Digest stage1 = protocol::NativePasswordStage1(kPassword);
+    proxy::ProxyUser sha2{kSha2User, false, protocol::NativePasswordStage2(stage1), protocol::kCachingSha2Plugin,
+                          protocol::CachingSha2Stage2(kPassword), stage1};
+    proxy::ProxyUser sha2_hash{kSha2HashUser, false, protocol::NativePasswordStage2(stage1),
+                               protocol::kCachingSha2Plugin};
+    proxy::ProxyUser clear{kClearUser, false, protocol::NativePasswordStage2(stage1), protocol::kClearPasswordPlugin};
+    config.users.insert(config.users.end(), {sha2, sha2_hash, clear});
+    return config;
+  }
+  CommandResult Pymysql(const std::string& scenario, const std::string& user, const std::string& password,
+                        bool tls = false) {
+    return RunShell(fmt::format("/usr/bin/python3 {} {} {} {} '{}' {}", ClientScript("auth_client.py"),
+                                proxy_->listen_port(), scenario, user, password, tls ? certs_->ca() : ""));
+  }
+  CommandResult Cli(const std::string& user, const std::string& password, const std::string& options = "--skip-ssl") {
+    return RunShell(fmt::format("mariadb --no-defaults {} -h127.0.0.1 -P{} -u{} -p'{}' -N -e "
+                                "'SELECT CURRENT_USER(), 6 * 7' 2>&1",
+                                options, proxy_->listen_port(), user, password));
+  }
+
+  std::string dir_;
+  std::unique_ptr<TestCertificates> certs_;
+};
+
+void ExpectOk(const CommandResult& r, const std::string& ok_line) {
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(ok_line), std::string::npos) << r.output;
+}
+
+TEST_F(AuthTest, CachingSha2FastAuthFullAuthOverTlsAndWithRsa) {
+  StartProxy(AuthConfig());
+  ExpectOk(Pymysql("login", kSha2User, kPassword), "login: ok");        // fast auth
+  ExpectOk(Pymysql("login", kSha2HashUser, kPassword), "login: ok");    // full auth, RSA (plaintext)
+  ExpectOk(Pymysql("login", kSha2HashUser, kPassword, true), "login: ok");  // full auth, TLS
+  ExpectOk(Pymysql("denied", kSha2User, "wrong"), "denied: ok");
+  ExpectOk(Pymysql("denied", kSha2HashUser, "wrong"), "denied: ok");
+  ExpectOk(Pymysql("denied", kSha2HashUser, "wrong", true), "denied: ok");
+}
+
+TEST_F(AuthTest, MariadbCliLogsInWithCachingSha2) {
+  StartProxy(AuthConfig());
+  const auto fast = Cli(kSha2User, kPassword);
+  EXPECT_EQ(fast.exit_code, 0) << fast.output;
+  EXPECT_NE(fast.output.find("sha2@%\t42"), std::string::npos) << fast.output;
+  const auto tls = Cli(kSha2HashUser, kPassword, fmt::format("--ssl --ssl-ca={} --ssl-verify-server-cert", certs_->ca()));
+  EXPECT_EQ(tls.exit_code, 0) << tls.output;
+  EXPECT_NE(tls.output.find("sha2hash@%\t42"), std::string::npos) << tls.output;
+  const auto wrong = Cli(kSha2User, "wrong");
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.output.find("ERROR 1045"), std::string::npos) << wrong.output;
+}
+
+TEST_F(AuthTest, PhpMysqlndLogsInWithCachingSha2) {
+  StartProxy(AuthConfig());
+  const auto r = RunShell(fmt::format("php {} {} {} '{}' 2>&1", ClientScript("auth_mysqlnd.php"),
+                                      proxy_->listen_port(), kSha2User, kPassword));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("mysqlnd: ok sha2@% 42"), std::string::npos) << r.output;
+  // Full auth in plaintext: mysqlnd asks for the proxy's RSA key.
+  const auto rsa = RunShell(fmt::format("php {} {} {} '{}' 2>&1", ClientScript("auth_mysqlnd.php"),
+                                        proxy_->listen_port(), kSha2HashUser, kPassword));
+  EXPECT_EQ(rsa.exit_code, 0) << rsa.output;
+  EXPECT_NE(rsa.output.find("mysqlnd: ok sha2hash@% 42"), std::string::npos) << rsa.output;
+}
+
+TEST_F(AuthTest, ClearPasswordOnlyOverTls) {
+  StartProxy(AuthConfig());
+  ExpectOk(Pymysql("login", kClearUser, kPassword, true), "login: ok");
+  ExpectOk(Pymysql("denied", kClearUser, "wrong", true), "denied: ok");
+  // In plaintext the proxy refuses before asking for the password.
+  ExpectOk(Pymysql("refused", kClearUser, std::string(kPassword) + ":3159"), "refused: ok");
+}
+
+TEST_F(AuthTest, NativePasswordStillWorksAndWrongPasswordsGet1045) {
+  StartProxy(AuthConfig());
+  ExpectOk(Pymysql("login", kAppUser, kAppPassword), "login: ok");
+  ExpectOk(Pymysql("denied", kAppUser, "wrong"), "denied: ok");
+  ExpectOk(Pymysql("denied", "nobody", "wrong"), "denied: ok");
+}
+
+}  // namespace
+}  // namespace cutover::testing
