@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
       "Run the MySQL-protocol proxy: applications connect here instead of to the database.\n"
       "It authenticates clients against [[proxy.users]], forwards to the current primary\n"
       "([source], or the one the state file names after a move), and serves the admin API.\n"
+      "TLS towards clients with [proxy] tls_cert/tls_key (require_tls refuses plaintext), towards\n"
+      "servers with [source]/[target] tls = \"verify\"|\"required\"; SIGHUP reloads the TLS files.\n"
+      "Stops on SIGINT or SIGTERM.\n"
       "Example: cutover proxy --config cutover.toml");
   proxy->add_option("--config", proxy_options.config_path, "configuration file (TOML)")->required();
 

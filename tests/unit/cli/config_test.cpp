@@ -187,6 +187,29 @@ tls_ca = "/etc/ca.pem"
       << refused.error().message();
 }
 
+TEST(ConfigTest, UserAuthPlugins) {
+  std::string text = kGood;
+  text.insert(text.find("password = \"secret\""), "auth_plugin = \"caching_sha2_password\"\n");
+  auto c = ParseConfig(text, "auth.toml");
+  ASSERT_TRUE(c) << c.error().message();
+  const proxy::ProxyUser* app = c->proxy.FindUser("app");
+  ASSERT_NE(app, nullptr);
+  EXPECT_EQ(app->auth_plugin, "caching_sha2_password");
+  ASSERT_TRUE(app->sha2_stage2);  // the password is known: fast auth
+  EXPECT_EQ(*app->sha2_stage2, protocol::CachingSha2Stage2("secret"));
+  const proxy::ProxyUser* hashed = c->proxy.FindUser("hashed");
+  ASSERT_NE(hashed, nullptr);
+  EXPECT_EQ(hashed->auth_plugin, "mysql_native_password");
+  EXPECT_FALSE(hashed->sha2_stage2);  // only the mysql.user hash
+
+  text.insert(text.find("password_hash"), "auth_plugin = \"client_ed25519\"\n");
+  auto refused = ParseConfig(text, "auth.toml");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("proxy.users[1].auth_plugin = \"client_ed25519\": expected"),
+            std::string::npos)
+      << refused.error().message();
+}
+
 TEST(ConfigTest, SyntaxErrorNamesTheLine) {
   auto c = ParseConfig("[proxy]\nlisten = \n", "broken.toml");
   ASSERT_FALSE(c);
