@@ -120,13 +120,18 @@ void ReadUsers(const toml::table& proxy, proxy::ProxyConfig& out, Problems& prob
       user.stage1 = protocol::NativePasswordStage1(password);
       user.stage2 = protocol::NativePasswordStage2(*user.stage1);
       user.sha2_stage2 = protocol::CachingSha2Stage2(password);
+      user.ed25519_key = protocol::Ed25519PasswordKey(password);
     }
     user.auth_plugin = (*u)["auth_plugin"].value_or(std::string(protocol::kNativePasswordPlugin));
     if (user.auth_plugin != protocol::kNativePasswordPlugin && user.auth_plugin != protocol::kCachingSha2Plugin &&
-        user.auth_plugin != protocol::kClearPasswordPlugin) {
+        user.auth_plugin != protocol::kEd25519Plugin && user.auth_plugin != protocol::kClearPasswordPlugin) {
       problems.Add(fmt::format("{}.auth_plugin = \"{}\": expected \"mysql_native_password\", "
-                               "\"caching_sha2_password\" or \"mysql_clear_password\"",
+                               "\"caching_sha2_password\", \"client_ed25519\" or \"mysql_clear_password\"",
                                where, user.auth_plugin));
+    } else if (user.auth_plugin == protocol::kEd25519Plugin && !user.ed25519_key) {
+      problems.Add(fmt::format("{}: auth_plugin = \"client_ed25519\" needs password (or password_env), not "
+                               "password_hash: the proxy derives the Ed25519 key from it",
+                               where));
     }
     if (out.FindUser(user.name)) problems.Add(fmt::format("{}: user '{}' is listed twice", where, user.name));
     out.users.push_back(std::move(user));

@@ -100,7 +100,8 @@ void WriteAuthSwitchRequest(const AuthSwitchRequest& r, Bytes& out) {
   ByteWriter w(out);
   w.U8(kEofHeader);
   w.NulString(r.plugin_name);
-  w.NulString(r.plugin_data);
+  if (r.nul_terminated) w.NulString(r.plugin_data);
+  else w.Raw(r.plugin_data);
 }
 
 std::string MakeScramble(size_t length) {

@@ -47,10 +47,12 @@ std::optional<Sha1Digest> VerifyNativePasswordToken(ByteView token, ByteView scr
 struct AuthSwitchRequest {
   std::string plugin_name;
   std::string plugin_data;  // without the trailing NUL
+  bool nul_terminated = true;  // false for client_ed25519, whose nonce is exactly 32 bytes
 };
 // Parses the payload after the 0xFE header byte.
 [[nodiscard]] Result<AuthSwitchRequest> ParseAuthSwitchRequest(ByteReader& in);
-// Writes the payload including the header byte, and a trailing NUL after the data.
+// Writes the payload including the header byte, and a trailing NUL after the
+// data unless !r.nul_terminated.
 void WriteAuthSwitchRequest(const AuthSwitchRequest& r, Bytes& out);
 
 // Random bytes for a scramble: printable, never NUL or '$', as servers send.

@@ -6,6 +6,7 @@
 
 #include "protocol/caching_sha2.h"
 #include "protocol/change_user.h"
+#include "protocol/ed25519_auth.h"
 #include "protocol/err_packet.h"
 #include "protocol/handshake.h"
 #include "protocol/handshake_response.h"
@@ -118,10 +119,13 @@ awaitable<Result<std::optional<Sha1Digest>>> ClientSession::Authenticate(const s
     co_return Fail(Error::Precondition(fmt::format("{}: mysql_clear_password without TLS for '{}'", peer_, name)));
   }
   const bool native_answer = plugin.empty() || plugin == kNativePasswordPlugin;
-  if (plugin != wanted && !(native_answer && wanted == kNativePasswordPlugin)) {
-    scramble_ = MakeScramble();
+  // client_ed25519 always gets its own 32-byte nonce: the greeting's has 20.
+  const bool ed25519 = wanted == kEd25519Plugin;
+  if (ed25519 || (plugin != wanted && !(native_answer && wanted == kNativePasswordPlugin))) {
+    scramble_ = MakeScramble(ed25519 ? kEd25519NonceLength : kScrambleLength);
     Bytes request;
-    WriteAuthSwitchRequest(AuthSwitchRequest{wanted, wanted == kClearPasswordPlugin ? "" : scramble_}, request);
+    WriteAuthSwitchRequest(AuthSwitchRequest{wanted, wanted == kClearPasswordPlugin ? "" : scramble_, !ed25519},
+                           request);
     auto reply = co_await Exchange(request, seq);
     if (!reply) co_return Fail(reply.error());
     token = std::move(*reply);
@@ -132,6 +136,14 @@ awaitable<Result<std::optional<Sha1Digest>>> ClientSession::Authenticate(const s
     if (user && user->empty_password && token.empty()) co_return std::optional<Sha1Digest>();
     if (user && !user->empty_password && token.size() == kScrambleLength) {
       if (auto stage1 = VerifyNativePasswordToken(AsBytes(token), AsBytes(scramble_), user->stage2)) co_return stage1;
+    }
+    co_return co_await DenyAccess(name, !token.empty(), *seq);
+  }
+  if (ed25519) {
+    // The proxy knows the password (the config requires it): no cleartext needed.
+    if (user && user->ed25519_key && VerifyEd25519Signature(AsBytes(token), AsBytes(scramble_), *user->ed25519_key)) {
+      if (user->empty_password) co_return std::optional<Sha1Digest>();
+      co_return user->stage1;
     }
     co_return co_await DenyAccess(name, !token.empty(), *seq);
   }

@@ -12,6 +12,7 @@
 
 #include "protocol/auth.h"
 #include "protocol/caching_sha2.h"
+#include "protocol/ed25519_auth.h"
 #include "protocol/constants.h"
 
 namespace cutover::proxy {
@@ -31,12 +32,14 @@ struct ProxyUser {
   std::string name;
   bool empty_password = false;
   protocol::Sha1Digest stage2{};  // SHA1(SHA1(password)), the mysql.user hash
-  // "mysql_native_password", "caching_sha2_password" or "mysql_clear_password".
+  // "mysql_native_password", "caching_sha2_password", "client_ed25519" or
+  // "mysql_clear_password".
   std::string auth_plugin = protocol::kNativePasswordPlugin;
   // Known only when the config gives the password itself (not its hash):
   // caching_sha2_password's fast auth needs it, and gives no SHA1 of its own.
   std::optional<protocol::Sha256Digest> sha2_stage2;
   std::optional<protocol::Sha1Digest> stage1;
+  std::optional<protocol::Ed25519PublicKey> ed25519_key;  // client_ed25519, from the password
 };
 
 // [proxy] tls_*: TLS towards clients. Off unless `cert` is set.

@@ -1,9 +1,10 @@
 // Clients log in to the proxy with the plugin their proxy user names:
 // mysql_native_password, caching_sha2_password (fast auth when the proxy
 // knows the password; full auth with only the hash: the password over TLS, or
-// RSA-encrypted in plaintext) and mysql_clear_password (TLS only). Real
-// clients: pymysql (every path), the mariadb CLI (Connector/C's
-// caching_sha2_password plugin) and PHP's mysqlnd. A wrong password gets 1045
+// RSA-encrypted in plaintext), client_ed25519 and mysql_clear_password (TLS
+// only). Real clients: pymysql (every path but ed25519: python3-nacl is not
+// installed), the mariadb CLI and Perl DBD::MariaDB (Connector/C's plugins)
+// and PHP's mysqlnd. A wrong password gets 1045
 // with every plugin, and a session logged in so moves like any other.
 #include <filesystem>
 
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "local/file_util.h"
+#include "protocol/ed25519_auth.h"
 #include "proxy_fixture.h"
 #include "test_certs.h"
 
@@ -20,6 +22,7 @@ namespace {
 constexpr char kSha2User[] = "sha2";          // caching_sha2_password, password known to the proxy
 constexpr char kSha2HashUser[] = "sha2hash";  // caching_sha2_password, only the mysql.user hash in the config
 constexpr char kClearUser[] = "clear";        // mysql_clear_password
+constexpr char kEd25519User[] = "ed";         // client_ed25519
 constexpr char kPassword[] = "s3cret-Pw";
 
 std::string ClientScript(const std::string& name) {
@@ -36,7 +39,7 @@ class AuthTest : public ProxyTest {
     certs_ = std::make_unique<TestCertificates>(TestCertificates::Create(dir_));
     auto root = source_->ConnectRoot();
     ASSERT_TRUE(root) << root.error().message();
-    for (const char* user : {kSha2User, kSha2HashUser, kClearUser}) {
+    for (const char* user : {kSha2User, kSha2HashUser, kClearUser, kEd25519User}) {
       ASSERT_TRUE(root->Execute(fmt::format("CREATE USER '{}'@'%' IDENTIFIED BY '{}'", user, kPassword)));
       ASSERT_TRUE(root->Execute(fmt::format("GRANT ALL PRIVILEGES ON *.* TO '{}'@'%'", user)));
     }
@@ -56,7 +59,10 @@ class AuthTest : public ProxyTest {
     proxy::ProxyUser sha2_hash{kSha2HashUser, false, protocol::NativePasswordStage2(stage1),
                                protocol::kCachingSha2Plugin};
     proxy::ProxyUser clear{kClearUser, false, protocol::NativePasswordStage2(stage1), protocol::kClearPasswordPlugin};
-    config.users.insert(config.users.end(), {sha2, sha2_hash, clear});
+    proxy::ProxyUser ed{kEd25519User, false, protocol::NativePasswordStage2(stage1), protocol::kEd25519Plugin};
+    ed.stage1 = stage1;
+    ed.ed25519_key = protocol::Ed25519PasswordKey(kPassword);
+    config.users.insert(config.users.end(), {sha2, sha2_hash, clear, ed});
     return config;
   }
   CommandResult Pymysql(const std::string& scenario, const std::string& user, const std::string& password,
@@ -113,6 +119,25 @@ TEST_F(AuthTest, PhpMysqlndLogsInWithCachingSha2) {
                                         proxy_->listen_port(), kSha2HashUser, kPassword));
   EXPECT_EQ(rsa.exit_code, 0) << rsa.output;
   EXPECT_NE(rsa.output.find("mysqlnd: ok sha2hash@% 42"), std::string::npos) << rsa.output;
+}
+
+// Connector/C loads its client_ed25519 plugin when the proxy switches to it;
+// the server account stays mysql_native_password (the proxy's login there).
+TEST_F(AuthTest, MariadbCliLogsInWithClientEd25519) {
+  StartProxy(AuthConfig());
+  const auto ok = Cli(kEd25519User, kPassword);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("ed@%\t42"), std::string::npos) << ok.output;
+  const auto wrong = Cli(kEd25519User, "wrong");
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.output.find("ERROR 1045"), std::string::npos) << wrong.output;
+  // Perl DBD::MariaDB, over the same client library.
+  const auto perl = RunShell(fmt::format(
+      "perl -MDBI -e 'my $d = DBI->connect(\"DBI:MariaDB:host=127.0.0.1;port={}\", \"{}\", \"{}\", "
+      "{{PrintError => 0}}) or die $DBI::errstr; print \"perl: \", $d->selectrow_array(\"SELECT 6 * 7\"), \"\\n\"' 2>&1",
+      proxy_->listen_port(), kEd25519User, kPassword));
+  EXPECT_EQ(perl.exit_code, 0) << perl.output;
+  EXPECT_NE(perl.output.find("perl: 42"), std::string::npos) << perl.output;
 }
 
 TEST_F(AuthTest, ClearPasswordOnlyOverTls) {

@@ -205,8 +205,14 @@ TEST(ConfigTest, UserAuthPlugins) {
   text.insert(text.find("password_hash"), "auth_plugin = \"client_ed25519\"\n");
   auto refused = ParseConfig(text, "auth.toml");
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().message().find("proxy.users[1].auth_plugin = \"client_ed25519\": expected"),
+  EXPECT_NE(refused.error().message().find("proxy.users[1]: auth_plugin = \"client_ed25519\" needs password"),
             std::string::npos)
+      << refused.error().message();
+  std::string dialog = kGood;
+  dialog.insert(dialog.find("password_hash"), "auth_plugin = \"dialog\"\n");
+  refused = ParseConfig(dialog, "auth.toml");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("auth_plugin = \"dialog\": expected"), std::string::npos)
       << refused.error().message();
 }
 
