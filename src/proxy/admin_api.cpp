@@ -61,7 +61,8 @@ json StatusJson(const ProxyStatus& st) {
                             {"commands", st.totals.commands},
                             {"backend_errors", st.totals.backend_errors},
                             {"tls_sessions", st.totals.tls_sessions},
-                            {"tls_handshakes_failed", st.totals.tls_handshakes_failed}}}};
+                            {"tls_handshakes_failed", st.totals.tls_handshakes_failed},
+                            {"compressed_sessions", st.totals.compressed_sessions}}}};
 }
 
 std::string MetricsText(const ProxyStatus& st) {
@@ -80,9 +81,11 @@ std::string MetricsText(const ProxyStatus& st) {
       "# TYPE cutover_commands_total counter\ncutover_commands_total {}\n"
       "# TYPE cutover_backend_errors_total counter\ncutover_backend_errors_total {}\n"
       "# TYPE cutover_tls_sessions_total counter\ncutover_tls_sessions_total {}\n"
-      "# TYPE cutover_tls_handshakes_failed_total counter\ncutover_tls_handshakes_failed_total {}\n",
+      "# TYPE cutover_tls_handshakes_failed_total counter\ncutover_tls_handshakes_failed_total {}\n"
+      "# TYPE cutover_compressed_sessions_total counter\ncutover_compressed_sessions_total {}\n",
       st.sessions.size(), in_trans, pinned, st.paused ? 1 : 0, st.totals.sessions_accepted, st.totals.logins_failed,
-      st.totals.commands, st.totals.backend_errors, st.totals.tls_sessions, st.totals.tls_handshakes_failed);
+      st.totals.commands, st.totals.backend_errors, st.totals.tls_sessions, st.totals.tls_handshakes_failed,
+      st.totals.compressed_sessions);
 }
 
 int StatusFor(const Error& e) {

@@ -26,7 +26,7 @@
 namespace cutover::proxy {
 
 // Capabilities the proxy can forward transparently. Not here: SSL and
-// compression (the proxy does not terminate them), query attributes and
+// compression (the proxy terminates them towards clients), query attributes and
 // optional metadata (it does not parse them); of MariaDB's extensions,
 // COM_MULTI (obsolete), bulk unit results (11.5+) and the metadata cache (the
 // response tracker does not follow its "metadata follows" byte).

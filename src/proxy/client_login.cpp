@@ -184,6 +184,7 @@ awaitable<Status> ClientSession::Login() {
   greeting.auth_plugin_name = kNativePasswordPlugin;
   const std::shared_ptr<const TlsContexts> tls = worker_.shared().Tls();
   if (tls->clients) greeting.capabilities |= capability::kSsl;
+  greeting.capabilities |= capability::kCompress;  // the proxy inflates; servers see plaintext
   Bytes out;
   WriteHandshakeV10(greeting, out);
   if (auto st = co_await WritePacket(client_, out, 0, peer_); !st) co_return st;
@@ -241,7 +242,13 @@ awaitable<Status> ClientSession::Login() {
     co_await SendBackendError(st.error(), seq);
     co_return st;
   }
-  co_return co_await SendOk(seq);
+  auto ok = co_await SendOk(seq);
+  // Compression starts after the OK, which goes out uncompressed.
+  if (ok && (client_capabilities_ & capability::kCompress)) {
+    client_.StartCompression();
+    ++worker_.counters().compressed_sessions;
+  }
+  co_return ok;
 }
 
 // Waits out a pause, then logs in to the current primary as the client's user.

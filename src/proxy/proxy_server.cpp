@@ -300,6 +300,7 @@ awaitable<ProxyStatus> ProxyServer::CollectStatus() {
     status.totals.backend_errors += c.backend_errors;
     status.totals.tls_sessions += c.tls_sessions;
     status.totals.tls_handshakes_failed += c.tls_handshakes_failed;
+    status.totals.compressed_sessions += c.compressed_sessions;
   }
   co_return status;
 }

@@ -1,6 +1,8 @@
 // A connection's byte stream: a TCP socket, with TLS layered on it once a
-// handshake starts it. The plaintext path costs one untaken branch per read
-// or write; a plaintext session carries two null pointers.
+// handshake starts it, and the compressed protocol above that once a client
+// that negotiated it has logged in (packets -> compression -> TLS -> TCP).
+// The plaintext path costs one untaken branch per read or write; a plaintext
+// session carries three null pointers.
 //
 // TLS starts in place (asio::ssl::stream over a reference to the socket), so
 // socket() stays valid for Deadline, options and endpoints before and after.
@@ -16,6 +18,8 @@
 #include <asio/ssl.hpp>
 
 #include "common/error.h"
+#include "protocol/compression.h"
+#include "proxy/io_buffer.h"
 
 namespace cutover::proxy {
 
@@ -36,6 +40,7 @@ class Stream {
   tcp::socket& socket() { return socket_; }
   const tcp::socket& socket() const { return socket_; }
   bool tls() const { return tls_ != nullptr; }
+  bool compressed() const { return compression_ != nullptr; }
   // "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" in plaintext.
   std::string TlsDescription() const;
 
@@ -47,6 +52,11 @@ class Stream {
   asio::awaitable<Status> ConnectTls(std::shared_ptr<asio::ssl::context> context, TlsServerName name,
                                      std::string_view peer);
 
+  // From now on, reads inflate and writes deflate (zlib). A frame that does
+  // not decode fails the read with kMalformedCompressedFrame.
+  // REQUIRES: nothing was read past the last plaintext packet.
+  void StartCompression();
+
   asio::awaitable<std::tuple<asio::error_code, size_t>> ReadSome(asio::mutable_buffer buffer);
   asio::awaitable<std::tuple<asio::error_code, size_t>> Write(asio::const_buffer buffer);
 
@@ -56,9 +66,30 @@ class Stream {
   void Close();
 
  private:
+  // The compressed protocol's state: the codec, the raw bytes read and not
+  // yet decoded, and decoded bytes not yet handed to a reader.
+  struct Compression {
+    protocol::CompressionCodec codec;
+    IoBuffer raw{16 * 1024};
+    Bytes plain;
+    size_t plain_read = 0;  // bytes of `plain` handed out
+    Bytes out;              // a write's frames, kept to reuse the memory
+  };
+
+  asio::awaitable<std::tuple<asio::error_code, size_t>> ReadBelowCompression(asio::mutable_buffer buffer);
+  asio::awaitable<std::tuple<asio::error_code, size_t>> WriteBelowCompression(asio::const_buffer buffer);
+  asio::awaitable<std::tuple<asio::error_code, size_t>> ReadInflated(asio::mutable_buffer buffer);
+  asio::awaitable<std::tuple<asio::error_code, size_t>> WriteDeflated(asio::const_buffer buffer);
+
+  bool plain_ = true;  // neither TLS nor compression: the fast path
   tcp::socket socket_;
   std::shared_ptr<asio::ssl::context> context_;  // outlives tls_, whose SSL object uses it
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  std::unique_ptr<Compression> compression_;
 };
+
+// The error of a read whose compressed frame does not decode.
+const std::error_category& CompressionErrorCategory();
+inline constexpr int kMalformedCompressedFrame = 1;
 
 }  // namespace cutover::proxy

@@ -86,6 +86,7 @@ struct WorkerCounters {
   uint64_t backend_errors = 0;
   uint64_t tls_sessions = 0;            // clients that logged in over TLS
   uint64_t tls_handshakes_failed = 0;   // client TLS handshakes that failed (bad certificate, garbage, timeout)
+  uint64_t compressed_sessions = 0;     // clients that logged in with the compressed protocol
 };
 
 class ProxyWorker {

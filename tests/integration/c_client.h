@@ -15,8 +15,11 @@ namespace cutover::testing {
 // One libmariadb connection. Every call reports failures as "errno message".
 class CClient {
  public:
-  explicit CClient(uint16_t port, unsigned long max_allowed_packet = 64ul << 20) : mysql_(mysql_init(nullptr)) {
+  // With `compress`, the compressed protocol (zlib).
+  explicit CClient(uint16_t port, unsigned long max_allowed_packet = 64ul << 20, bool compress = false)
+      : mysql_(mysql_init(nullptr)) {
     mysql_options(mysql_, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_allowed_packet);
+    if (compress) mysql_options(mysql_, MYSQL_OPT_COMPRESS, nullptr);
     const unsigned int timeout_seconds = 30;  // a lost answer fails the test instead of hanging it
     mysql_options(mysql_, MYSQL_OPT_READ_TIMEOUT, &timeout_seconds);
     mysql_options(mysql_, MYSQL_OPT_WRITE_TIMEOUT, &timeout_seconds);

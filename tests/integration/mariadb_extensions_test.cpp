@@ -211,13 +211,7 @@ TEST_F(MariaDbExtensionsMoveTest, BulkRightAfterAMoveWithoutRebinding) {
   ASSERT_TRUE(insert.Execute()) << insert.error();
   EXPECT_EQ(insert.FetchIdAndText(), "1|1;2|1");
 
-  const std::string body = fmt::format(R"({{"host": "127.0.0.1", "port": {}, "pinned": "refuse"}})", target_->port());
-  auto pause = Admin("POST", "/pause", R"({"drain_timeout_ms": 2000})");
-  ASSERT_EQ(pause.status, 200) << pause.body.dump();
-  auto repoint = Admin("POST", "/repoint", body);
-  ASSERT_EQ(repoint.status, 200) << repoint.body.dump();
-  EXPECT_EQ(repoint.body["moved"], 1) << repoint.body.dump();
-  ASSERT_EQ(Admin("POST", "/resume").status, 200);
+  MoveEverySessionToTarget();
 
   // Same values, new rows: the target got none of the source's.
   ASSERT_TRUE(insert.Execute()) << insert.error();

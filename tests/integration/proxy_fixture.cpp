@@ -104,6 +104,16 @@ void ProxyAndTargetTest::SetUp() {
   CreateAppUser(*target_);
 }
 
+void ProxyAndTargetTest::MoveEverySessionToTarget(int moved) {
+  const std::string body = fmt::format(R"({{"host": "127.0.0.1", "port": {}, "pinned": "refuse"}})", target_->port());
+  auto pause = Admin("POST", "/pause", R"({"drain_timeout_ms": 2000})");
+  ASSERT_EQ(pause.status, 200) << pause.body.dump();
+  auto repoint = Admin("POST", "/repoint", body);
+  ASSERT_EQ(repoint.status, 200) << repoint.body.dump();
+  EXPECT_EQ(repoint.body["moved"], moved) << repoint.body.dump();
+  ASSERT_EQ(Admin("POST", "/resume").status, 200);
+}
+
 void ProxyTest::TearDown() {
   if (proxy_) proxy_->Stop();
   admin_.reset();

@@ -71,6 +71,9 @@ class ProxyTest : public ::testing::Test {
 class ProxyAndTargetTest : public ProxyTest {
  protected:
   void SetUp() override;
+  // Pauses, re-points to target_ and resumes: every session at a transaction
+  // boundary moves there. Expects `moved` sessions moved.
+  void MoveEverySessionToTarget(int moved = 1);
   std::unique_ptr<local::LocalServer> target_;
 };
 

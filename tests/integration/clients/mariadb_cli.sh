@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # The mariadb command-line client through the cutover proxy.
 #
-# Usage: mariadb_cli.sh PORT
+# Usage: mariadb_cli.sh PORT [CLIENT OPTION...]
+# The options go to every mariadb call, e.g. --compress --skip-ssl; with
+# --compress, `status` must also show the compressed protocol.
 # Runs one batch session (multi-statements, a stored procedure with several
 # result sets, LOAD DATA LOCAL INFILE, USE, transactions, an error with
 # --force) and compares its whole output with what a server gives; then the
 # `status` command (COM_STATISTICS). Exits 1 with a diff on any difference.
 set -euo pipefail
 port="$1"
+shift
+options=("$@")
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 fail() { echo "FAIL: $*"; exit 1; }
-cli() { mariadb -h127.0.0.1 -P"$port" -uapp -papp-secret "$@"; }
+cli() { mariadb -h127.0.0.1 -P"$port" -uapp -papp-secret "${options[@]}" "$@"; }
 
 for i in $(seq 1 3000); do printf '%d,line %d\n' "$i" "$i"; done > "$work/data.csv"
 
@@ -71,4 +75,7 @@ if [[ $(grep -c ERROR "$work/stderr") -ne 1 ]]; then cat "$work/stderr"; fail "e
 status="$(cli -e status)" || fail "the status command failed: $status"
 grep -q "^Uptime:" <<<"$status" || { echo "$status"; fail "status shows no server statistics"; }
 grep -q "^Current user:.*app@" <<<"$status" || { echo "$status"; fail "status shows no current user"; }
+if [[ " ${options[*]} " == *" --compress "* ]]; then
+  grep -q "^Protocol:.*Compressed" <<<"$status" || { echo "$status"; fail "status shows no compressed protocol"; }
+fi
 echo "mariadb_cli: ok"

@@ -12,6 +12,10 @@ Scenarios (each logs in as app with mysql_native_password first):
                        or COM_STMT_CLOSE, or never handed out; COM_STMT_BULK_EXECUTE
                        with an id never handed out
   oversized_packet MAX a command over MAX bytes gets ERR 1153, then the close
+  compressed_bad_frames
+                       with CLIENT_COMPRESS: a compressed query works, then a
+                       frame whose inflated size is not its header's, or
+                       garbage zlib data, closes the connection
 Exits 1 with a message naming the failed check.
 Written from the protocol documentation, independently of cutover's code.
 """
@@ -19,6 +23,7 @@ import hashlib
 import socket
 import struct
 import sys
+import zlib
 
 PORT = int(sys.argv[1])
 
@@ -62,7 +67,7 @@ def native_token(password, scramble):
     return bytes(a ^ b for a, b in zip(stage1, mix))
 
 
-def login(raw):
+def login(raw, extra_flags=0):
     seq, greeting = raw.read_packet()
     check(greeting[0] == 10, "greeting protocol version %d" % greeting[0])
     pos = greeting.index(b"\0", 1) + 1           # server version
@@ -81,7 +86,8 @@ def login(raw):
     CLIENT_LONG_PASSWORD, CLIENT_CONNECT_WITH_DB, CLIENT_PROTOCOL_41 = 1, 8, 512
     CLIENT_TRANSACTIONS, CLIENT_SECURE_CONNECTION, CLIENT_PLUGIN_AUTH = 8192, 32768, 1 << 19
     flags = (CLIENT_LONG_PASSWORD | CLIENT_CONNECT_WITH_DB | CLIENT_PROTOCOL_41 | CLIENT_TRANSACTIONS
-             | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH) & caps
+             | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH | extra_flags) & caps
+    check(flags & extra_flags == extra_flags, "the greeting does not offer flags %#x" % extra_flags)
     token = native_token("app-secret", scramble)
     response = (struct.pack("<IIB", flags, 1 << 24, 45) + b"\0" * 23 + b"app\0" + bytes([len(token)]) + token
                 + b"app\0" + b"mysql_native_password\0")
@@ -215,5 +221,56 @@ def oversized_packet():
     print("oversized_packet: ok")
 
 
+def compressed_frame(seq, plain, packed=None, plain_length=None):
+    """A compressed-protocol frame: int<3> length, int<1> seq, int<3> plain length."""
+    packed = zlib.compress(plain) if packed is None else packed
+    plain_length = len(plain) if plain_length is None else plain_length
+    return struct.pack("<I", len(packed))[:3] + bytes([seq]) + struct.pack("<I", plain_length)[:3] + packed
+
+
+def inner_packets(plain):
+    """The whole packets at the front of decompressed bytes."""
+    packets, pos = [], 0
+    while pos + 4 <= len(plain):
+        length = plain[pos] | plain[pos + 1] << 8 | plain[pos + 2] << 16
+        if pos + 4 + length > len(plain):
+            break
+        packets.append(plain[pos + 4:pos + 4 + length])
+        pos += 4 + length
+    return packets
+
+
+def compressed_bad_frames():
+    CLIENT_COMPRESS = 32
+    query = b"\x03SELECT '" + b"z" * 100 + b"'"
+    packet = struct.pack("<I", len(query))[:3] + b"\0" + query
+    for name, frame in (("an inflated size one byte over", compressed_frame(0, packet, plain_length=len(packet) + 1)),
+                        ("an inflated size one byte under", compressed_frame(0, packet, plain_length=len(packet) - 1)),
+                        ("garbage zlib data", compressed_frame(0, packet, packed=b"\x78\x9c" + b"\xa5" * 40))):
+        raw = Raw(PORT)
+        login(raw, CLIENT_COMPRESS)
+        raw.sock.sendall(compressed_frame(0, packet))
+        plain = b""
+        seq = 1
+        while len(inner_packets(plain)) < 5:  # column count, column, EOF, row, EOF
+            header = raw.read_exact(7)
+            length, got_seq = header[0] | header[1] << 8 | header[2] << 16, header[3]
+            plain_length = header[4] | header[5] << 8 | header[6] << 16
+            check(got_seq == seq, "compressed seq %d, expected %d" % (got_seq, seq))
+            seq += 1
+            body = raw.read_exact(length)
+            plain += zlib.decompress(body) if plain_length else body
+        check(b"z" * 100 in plain, "the compressed query's row is missing: %r" % plain[:200])
+        raw.sock.sendall(frame)
+        try:
+            rest = raw.sock.recv(100)
+        except ConnectionResetError:
+            rest = b""
+        check(rest == b"", "%s: the connection stayed open (got %r)" % (name, rest[:40]))
+        print("%s: closed" % name)
+    print("compressed_bad_frames: ok")
+
+
 if __name__ == "__main__":
-    {f.__name__: f for f in (refused_commands, stale_statement_ids, oversized_packet)}[sys.argv[2]]()
+    scenarios = (refused_commands, stale_statement_ids, oversized_packet, compressed_bad_frames)
+    {f.__name__: f for f in scenarios}[sys.argv[2]]()
