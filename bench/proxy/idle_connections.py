@@ -11,13 +11,18 @@ The proxy keeps a client and a backend socket per session, so it needs about
 2*N open files; the server behind it needs max_connections > N (and, to hold
 10,000 connections comfortably, --thread-handling=pool-of-threads).
 
+With --ssl-ca CA_FILE every connection logs in over TLS (verifying the
+proxy's certificate against CA_FILE), so the figures include the proxy's TLS
+session state.
+
 Usage: idle_connections.py --port PROXY_PORT --pid PROXY_PID [-n 10000]
-                           [--user app --password secret] [--tsv FILE]
+                           [--user app --password secret] [--ssl-ca CA] [--tsv FILE]
 """
 import argparse
 import concurrent.futures
 import os
 import resource
+import ssl
 import sys
 import time
 
@@ -66,9 +71,11 @@ def main():
     ap.add_argument("--user", default="app")
     ap.add_argument("--password", default="secret")
     ap.add_argument("--parallel", type=int, default=16, help="connections opened at a time")
+    ap.add_argument("--ssl-ca", help="connect over TLS, verifying the proxy's certificate with this CA file")
     ap.add_argument("--tsv", help="append machine-readable results here")
     args = ap.parse_args()
     n = args.connections
+    tls = {"ssl": ssl.create_default_context(cafile=args.ssl_ca)} if args.ssl_ca else {}
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = n + 100
@@ -88,7 +95,7 @@ def main():
 
     def connect(_):
         return pymysql.connect(host=args.host, port=args.port, user=args.user, password=args.password,
-                               autocommit=None, connect_timeout=30)
+                               autocommit=None, connect_timeout=30, **tls)
 
     conns = []
     t0 = time.time()
@@ -119,7 +126,7 @@ def main():
 
     per_login = (rss_connected - rss_before) / n
     per_used = (rss_used - rss_before) / n
-    print(f"idle connections through the proxy: {n} (opened in {connect_s:.1f} s, "
+    print(f"idle {'TLS ' if tls else ''}connections through the proxy: {n} (opened in {connect_s:.1f} s, "
           f"proxy fds {fds_before} -> {fds_connected})")
     rows = [("proxy VmRSS before", rss_before, ""),
             (f"after {n} logins (no query yet)", rss_connected, f"  -> {per_login:.1f} KiB per connection"),
