@@ -149,6 +149,7 @@ user = "admin"
 }
 
 TEST(ConfigTest, TlsSettingsForClientsAndServers) {
+  ::setenv("CUTOVER_TEST_SOURCE_PASSWORD", "from-env", 1);  // kGood names it
   const std::string text = std::string(kGood) + R"(
 [target]
 host = "10.0.0.6"
@@ -188,6 +189,7 @@ tls_ca = "/etc/ca.pem"
 }
 
 TEST(ConfigTest, UserAuthPlugins) {
+  ::setenv("CUTOVER_TEST_SOURCE_PASSWORD", "from-env", 1);  // kGood names it
   std::string text = kGood;
   text.insert(text.find("password = \"secret\""), "auth_plugin = \"caching_sha2_password\"\n");
   auto c = ParseConfig(text, "auth.toml");
