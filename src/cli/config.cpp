@@ -121,6 +121,7 @@ void ReadUsers(const toml::table& proxy, proxy::ProxyConfig& out, Problems& prob
       user.stage2 = protocol::NativePasswordStage2(*user.stage1);
       user.sha2_stage2 = protocol::CachingSha2Stage2(password);
       user.ed25519_key = protocol::Ed25519PasswordKey(password);
+      user.password = password;
     }
     user.auth_plugin = (*u)["auth_plugin"].value_or(std::string(protocol::kNativePasswordPlugin));
     if (user.auth_plugin != protocol::kNativePasswordPlugin && user.auth_plugin != protocol::kCachingSha2Plugin &&

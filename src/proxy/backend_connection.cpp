@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "protocol/ed25519_auth.h"
 #include "protocol/err_packet.h"
 #include "protocol/handshake_response.h"
 #include "protocol/ok_packet.h"
@@ -157,20 +158,33 @@ awaitable<Status> BackendConnection::FinishAuth(const BackendLogin& login, uint8
     if (p[0] == kErrHeader) co_return Fail(ServerError(p, peer_));
     if (p[0] != kEofHeader || round > 0) {
       co_return Fail(Error::Unsupported(fmt::format(
-          "{}: user '{}' needs an authentication method other than mysql_native_password; "
-          "cutover logs in to servers with mysql_native_password only",
+          "{}: user '{}' needs an authentication method other than mysql_native_password and client_ed25519; "
+          "cutover logs in to servers with those only",
           peer_, login.user)));
     }
     ByteReader in(ByteView(p).subspan(1));
     auto sw = ParseAuthSwitchRequest(in);
     if (!sw) co_return Fail(sw.error().WithContext(peer_));
-    if (sw->plugin_name != kNativePasswordPlugin) {
+    std::string token;
+    if (sw->plugin_name == kEd25519Plugin) {
+      if (!login.password) {
+        co_return Fail(Error::Unsupported(fmt::format(
+            "{}: user '{}' logs in to this server with client_ed25519, which needs the password; give it as "
+            "password (not password_hash) in [[proxy.users]]",
+            peer_, login.user)));
+      }
+      // The nonce is exactly 32 bytes; the parser took a last 0x00 for a terminator.
+      std::string nonce = sw->plugin_data;
+      if (nonce.size() == kEd25519NonceLength - 1) nonce.push_back('\0');
+      token = Ed25519Sign(*login.password, AsBytes(nonce));
+    } else if (sw->plugin_name == kNativePasswordPlugin) {
+      if (login.stage1) token = NativePasswordToken(*login.stage1, AsBytes(sw->plugin_data.substr(0, kScrambleLength)));
+    } else {
       co_return Fail(Error::Unsupported(fmt::format(
-          "{}: user '{}' uses authentication plugin '{}'; cutover supports mysql_native_password only",
+          "{}: user '{}' uses authentication plugin '{}'; cutover logs in to servers with mysql_native_password "
+          "or client_ed25519 only",
           peer_, login.user, sw->plugin_name)));
     }
-    std::string token;
-    if (login.stage1) token = NativePasswordToken(*login.stage1, AsBytes(sw->plugin_data.substr(0, kScrambleLength)));
     seq = reply->last_sequence_id + 1;
     const ByteView token_bytes = AsBytes(token);
     if (auto st = co_await WritePacket(stream_, token_bytes, seq, peer_); !st) co_return st;

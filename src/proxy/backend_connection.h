@@ -60,6 +60,9 @@ struct BackendLogin {
   std::vector<std::pair<std::string, std::string>> attributes;
   std::chrono::milliseconds timeout{5000};
   BackendTls tls;  // no context: plaintext
+  // The password itself, when the config has it (it lives as long as the
+  // proxy): servers that ask for client_ed25519 need it.
+  const std::string* password = nullptr;
 };
 
 // The greeting of a server, kept so the proxy can greet clients alike.

@@ -21,6 +21,11 @@ using namespace protocol;
 constexpr size_t kMaxLoginPacket = 64 * 1024;
 constexpr char kFallbackVersion[] = "5.5.5-10.11.0-MariaDB-cutover";
 
+const std::string* ConfiguredPassword(const ProxyConfig& config, const std::string& user) {
+  const ProxyUser* u = config.FindUser(user);
+  return u && u->password ? &*u->password : nullptr;
+}
+
 std::string ClientHost(const tcp::socket& socket) {
   asio::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
@@ -237,6 +242,7 @@ awaitable<Status> ClientSession::Login() {
   auto stage1 = co_await Authenticate(user_, response->auth_plugin_name, response->auth_response, &seq);
   if (!stage1) co_return Fail(stage1.error());
   stage1_ = *stage1;
+  password_ = ConfiguredPassword(worker_.shared().config, user_);
   deadline.Disarm();
   if (auto st = co_await ConnectBackend(response->database); !st) {
     co_await SendBackendError(st.error(), seq);
@@ -258,7 +264,8 @@ awaitable<Status> ClientSession::ConnectBackend(std::string database) {
   const HostPort primary = worker_.shared().Primary();
   BackendLogin login{primary,          user_,       stage1_,
                      std::move(database), character_set_, client_capabilities_,
-                     attributes_,      worker_.shared().config.connect_timeout, FindBackendTls(*worker_.shared().Tls(), primary)};
+                     attributes_,      worker_.shared().config.connect_timeout, FindBackendTls(*worker_.shared().Tls(), primary),
+                     password_};
   auto backend = co_await BackendConnection::Open(login);
   if (!backend) {
     ++worker_.counters().backend_errors;
@@ -288,6 +295,7 @@ awaitable<Status> ClientSession::ChangeUser() {
   if (!stage1) co_return Fail(stage1.error());
   user_ = request->username;
   stage1_ = *stage1;
+  password_ = ConfiguredPassword(worker_.shared().config, user_);
   if (request->character_set) character_set_ = uint8_t(request->character_set);
   attributes_ = request->attributes;
   // The multi-statement option survives COM_CHANGE_USER on a server.

@@ -162,6 +162,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Login facts, kept to log in again elsewhere.
   std::string user_;
   std::optional<protocol::Sha1Digest> stage1_;  // nullopt: empty password
+  const std::string* password_ = nullptr;        // the config's cleartext, if any (see BackendLogin)
   std::string scramble_;
   protocol::Capabilities client_capabilities_ = 0;
   uint8_t character_set_ = 0;

@@ -40,6 +40,7 @@ struct ProxyUser {
   std::optional<protocol::Sha256Digest> sha2_stage2;
   std::optional<protocol::Sha1Digest> stage1;
   std::optional<protocol::Ed25519PublicKey> ed25519_key;  // client_ed25519, from the password
+  std::optional<std::string> password;  // for servers whose account uses client_ed25519; never logged
 };
 
 // [proxy] tls_*: TLS towards clients. Off unless `cert` is set.

@@ -39,7 +39,8 @@ awaitable<Result<ClientSession::Mirror>> ClientSession::OpenMirror(const HostPor
   mirror.schema = state_.schema();
   mirror.multi_statements = client_capabilities_ & capability::kMultiStatements;
   BackendLogin login{target,      user_,       stage1_, mirror.schema, character_set_, client_capabilities_,
-                     attributes_, worker_.shared().config.connect_timeout, FindBackendTls(*worker_.shared().Tls(), target)};
+                     attributes_, worker_.shared().config.connect_timeout, FindBackendTls(*worker_.shared().Tls(), target),
+                     password_};
   auto opened = co_await BackendConnection::Open(login);
   if (!opened) co_return Fail(opened.error());
   mirror.backend = std::move(*opened);

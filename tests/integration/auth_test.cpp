@@ -157,3 +157,61 @@ TEST_F(AuthTest, NativePasswordStillWorksAndWrongPasswordsGet1045) {
 
 }  // namespace
 }  // namespace cutover::testing
+
+namespace cutover::testing {
+namespace {
+
+// Server accounts IDENTIFIED VIA ed25519 on both servers: the proxy logs in to
+// them with the signature the password gives, at login and on a move. The
+// client logs in to the proxy with mysql_native_password.
+class Ed25519BackendTest : public ProxyAndTargetTest {
+ protected:
+  static void CreateEd25519Account(local::LocalServer& server) {
+    auto root = server.ConnectRoot();
+    ASSERT_TRUE(root) << root.error().message();
+    auto installed = root->Execute("INSTALL SONAME 'auth_ed25519'");
+    if (!installed) {
+      ASSERT_NE(installed.error().message().find("already"), std::string::npos) << installed.error().message();
+    }
+    ASSERT_TRUE(root->Execute(
+        fmt::format("CREATE USER '{}'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('{}')", kEd25519User, kPassword)));
+    ASSERT_TRUE(root->Execute(fmt::format("GRANT ALL PRIVILEGES ON *.* TO '{}'@'%'", kEd25519User)));
+  }
+  proxy::ProxyConfig Config(bool with_password) const {
+    proxy::ProxyConfig config = DefaultConfig();
+    const protocol::Sha1Digest stage1 = protocol::NativePasswordStage1(kPassword);
+    proxy::ProxyUser user{kEd25519User, false, protocol::NativePasswordStage2(stage1)};
+    if (with_password) user.password = kPassword;
+    config.users.push_back(user);
+    return config;
+  }
+};
+
+TEST_F(Ed25519BackendTest, ServerAccountsUsingEd25519LogInAndMove) {
+  CreateEd25519Account(*source_);
+  CreateEd25519Account(*target_);
+  StartProxy(Config(true));
+  auto client = db::Connection::Connect(ProxyEndpoint(kEd25519User, kPassword));
+  ASSERT_TRUE(client) << client.error().message();
+  ASSERT_TRUE(client->Execute("SET time_zone = '+03:00'"));
+  auto before = client->Query("SELECT @@server_id, @@time_zone");
+  ASSERT_TRUE(before) << before.error().message();
+  EXPECT_EQ(before->rows.at(0)[0].value_or(""), "1");
+  MoveEverySessionToTarget();
+  auto after = client->Query("SELECT @@server_id, @@time_zone");
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_EQ(after->rows.at(0)[0].value_or(""), "2");
+  EXPECT_EQ(after->rows.at(0)[1].value_or(""), "+03:00");
+}
+
+TEST_F(Ed25519BackendTest, WithoutThePasswordTheClientIsToldWhatToConfigure) {
+  CreateEd25519Account(*source_);
+  StartProxy(Config(false));
+  auto client = db::Connection::Connect(ProxyEndpoint(kEd25519User, kPassword));
+  ASSERT_FALSE(client);
+  EXPECT_NE(client.error().message().find("client_ed25519, which needs the password"), std::string::npos)
+      << client.error().message();
+}
+
+}  // namespace
+}  // namespace cutover::testing
