@@ -25,10 +25,6 @@ constexpr char kClearUser[] = "clear";        // mysql_clear_password
 constexpr char kEd25519User[] = "ed";         // client_ed25519
 constexpr char kPassword[] = "s3cret-Pw";
 
-std::string ClientScript(const std::string& name) {
-  return std::string(CUTOVER_SOURCE_DIR) + "/tests/integration/clients/" + name;
-}
-
 class AuthTest : public ProxyTest {
  protected:
   void SetUp() override {
@@ -80,19 +76,14 @@ class AuthTest : public ProxyTest {
   std::unique_ptr<TestCertificates> certs_;
 };
 
-void ExpectOk(const CommandResult& r, const std::string& ok_line) {
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find(ok_line), std::string::npos) << r.output;
-}
-
 TEST_F(AuthTest, CachingSha2FastAuthFullAuthOverTlsAndWithRsa) {
   StartProxy(AuthConfig());
-  ExpectOk(Pymysql("login", kSha2User, kPassword), "login: ok");        // fast auth
-  ExpectOk(Pymysql("login", kSha2HashUser, kPassword), "login: ok");    // full auth, RSA (plaintext)
-  ExpectOk(Pymysql("login", kSha2HashUser, kPassword, true), "login: ok");  // full auth, TLS
-  ExpectOk(Pymysql("denied", kSha2User, "wrong"), "denied: ok");
-  ExpectOk(Pymysql("denied", kSha2HashUser, "wrong"), "denied: ok");
-  ExpectOk(Pymysql("denied", kSha2HashUser, "wrong", true), "denied: ok");
+  ExpectClientOk(Pymysql("login", kSha2User, kPassword), "login: ok");        // fast auth
+  ExpectClientOk(Pymysql("login", kSha2HashUser, kPassword), "login: ok");    // full auth, RSA (plaintext)
+  ExpectClientOk(Pymysql("login", kSha2HashUser, kPassword, true), "login: ok");  // full auth, TLS
+  ExpectClientOk(Pymysql("denied", kSha2User, "wrong"), "denied: ok");
+  ExpectClientOk(Pymysql("denied", kSha2HashUser, "wrong"), "denied: ok");
+  ExpectClientOk(Pymysql("denied", kSha2HashUser, "wrong", true), "denied: ok");
 }
 
 TEST_F(AuthTest, MariadbCliLogsInWithCachingSha2) {
@@ -142,17 +133,17 @@ TEST_F(AuthTest, MariadbCliLogsInWithClientEd25519) {
 
 TEST_F(AuthTest, ClearPasswordOnlyOverTls) {
   StartProxy(AuthConfig());
-  ExpectOk(Pymysql("login", kClearUser, kPassword, true), "login: ok");
-  ExpectOk(Pymysql("denied", kClearUser, "wrong", true), "denied: ok");
+  ExpectClientOk(Pymysql("login", kClearUser, kPassword, true), "login: ok");
+  ExpectClientOk(Pymysql("denied", kClearUser, "wrong", true), "denied: ok");
   // In plaintext the proxy refuses before asking for the password.
-  ExpectOk(Pymysql("refused", kClearUser, std::string(kPassword) + ":3159"), "refused: ok");
+  ExpectClientOk(Pymysql("refused", kClearUser, std::string(kPassword) + ":3159"), "refused: ok");
 }
 
 TEST_F(AuthTest, NativePasswordStillWorksAndWrongPasswordsGet1045) {
   StartProxy(AuthConfig());
-  ExpectOk(Pymysql("login", kAppUser, kAppPassword), "login: ok");
-  ExpectOk(Pymysql("denied", kAppUser, "wrong"), "denied: ok");
-  ExpectOk(Pymysql("denied", "nobody", "wrong"), "denied: ok");
+  ExpectClientOk(Pymysql("login", kAppUser, kAppPassword), "login: ok");
+  ExpectClientOk(Pymysql("denied", kAppUser, "wrong"), "denied: ok");
+  ExpectClientOk(Pymysql("denied", "nobody", "wrong"), "denied: ok");
 }
 
 }  // namespace

@@ -31,10 +31,6 @@ using namespace std::chrono_literals;
 constexpr char kSecondUser[] = "app2";
 constexpr char kSecondPassword[] = "app2-secret";
 
-std::string ClientScript(const std::string& name) {
-  return std::string(CUTOVER_SOURCE_DIR) + "/tests/integration/clients/" + name;
-}
-
 class ClientsTest : public ProxyTest {
  protected:
   // Runs a script from tests/integration/clients with the proxy's port first.
@@ -55,15 +51,6 @@ class ClientsTest : public ProxyTest {
         kSecondUser, false, protocol::NativePasswordStage2(protocol::NativePasswordStage1(kSecondPassword))});
   }
 };
-
-// A client script succeeded: exit status 0 and its final "<scenario>: ok" line
-// (so that a script that stopped early without an error does not pass).
-void ExpectClientOk(const CommandResult& r, const std::string& ok_line) {
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  if (r.exit_code == 0) {
-    EXPECT_NE(r.output.find(ok_line), std::string::npos) << r.output;
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Connector/C, for the commands no scripting client sends.

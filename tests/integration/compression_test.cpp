@@ -20,16 +20,6 @@ namespace {
 
 constexpr unsigned long kMaxAllowedPacket = 64ul << 20;
 
-std::string ClientScript(const std::string& name) {
-  return std::string(CUTOVER_SOURCE_DIR) + "/tests/integration/clients/" + name;
-}
-
-// A client script succeeded: exit status 0 and its final "... ok" line.
-void ExpectOk(const CommandResult& r, const std::string& ok_line) {
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find(ok_line), std::string::npos) << r.output;
-}
-
 class CompressionTest : public ProxyAndTargetTest {
  protected:
   uint64_t CompressedSessions() {
@@ -58,7 +48,7 @@ TEST_F(CompressionTest, MariadbCliSessionWithCompress) {
   StartProxy(DefaultConfig());
   auto r = RunShell(fmt::format("bash {} {} --compress --skip-ssl", ClientScript("mariadb_cli.sh"),
                                 proxy_->listen_port()));
-  ExpectOk(r, "mariadb_cli: ok");
+  ExpectClientOk(r, "mariadb_cli: ok");
   EXPECT_GE(CompressedSessions(), 2u);
 }
 
@@ -66,7 +56,7 @@ TEST_F(CompressionTest, MysqldbCompressedSessionMovesWithLocalInfileAndABigBlob)
   StartProxy(DefaultConfig());
   auto r = RunShell(fmt::format("/usr/bin/python3 {} {} {} {} {}", ClientScript("mysqldb_compressed.py"),
                                 proxy_->listen_port(), admin_->port(), kAdminToken, target_->port()));
-  ExpectOk(r, "mysqldb_compressed: ok");
+  ExpectClientOk(r, "mysqldb_compressed: ok");
   EXPECT_EQ(CompressedSessions(), 1u);
 }
 
@@ -99,7 +89,7 @@ TEST_F(CompressionTest, BadFramesCloseOnlyTheirConnection) {
   ASSERT_TRUE(other.connected()) << other.error();
   auto r = RunShell(fmt::format("/usr/bin/python3 {} {} compressed_bad_frames", ClientScript("raw_client.py"),
                                 proxy_->listen_port()));
-  ExpectOk(r, "compressed_bad_frames: ok");
+  ExpectClientOk(r, "compressed_bad_frames: ok");
   EXPECT_EQ(other.Query("SELECT 'still here'"), "still here");
 }
 
@@ -130,7 +120,7 @@ TEST_F(CompressionTlsTest, MariadbCliWithCompressInsideVerifiedTls) {
   StartProxy(config);
   const std::string tls = fmt::format("--compress --ssl --ssl-ca={} --ssl-verify-server-cert", certs_->ca());
   auto session = RunShell(fmt::format("bash {} {} {}", ClientScript("mariadb_cli.sh"), proxy_->listen_port(), tls));
-  ExpectOk(session, "mariadb_cli: ok");
+  ExpectClientOk(session, "mariadb_cli: ok");
   auto r = RunShell(fmt::format("mariadb --no-defaults {} {} -N -e 'SELECT MD5(REPEAT(\"xyz\", 100000)); \\s' 2>&1",
                                 tls, ShellArgs()));
   EXPECT_EQ(r.exit_code, 0) << r.output;

@@ -79,6 +79,15 @@ CommandResult RunShell(const std::string& command) {
   return result;
 }
 
+std::string ClientScript(const std::string& name) {
+  return std::string(CUTOVER_SOURCE_DIR) + "/tests/integration/clients/" + name;
+}
+
+void ExpectClientOk(const CommandResult& r, const std::string& ok_line) {
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(ok_line), std::string::npos) << r.output;
+}
+
 std::string WithServerTimeout(const std::string& config_path, int seconds) {
   std::ifstream in(config_path);
   const std::string path = fmt::format("{}.timeout-{}.toml", config_path, seconds);

@@ -42,6 +42,12 @@ struct CommandResult {
 // Runs a shell command and captures its output.
 CommandResult RunShell(const std::string& command);
 
+// The path of a script in tests/integration/clients.
+std::string ClientScript(const std::string& name);
+// A client script succeeded: exit status 0 and its final "<scenario>: ok" line
+// (so that a script that stopped early without an error does not pass).
+void ExpectClientOk(const CommandResult& r, const std::string& ok_line);
+
 // A copy of the config file at `config_path` whose [source] and [target] have
 // `timeout_s = seconds`; returns the copy's path (next to the original).
 std::string WithServerTimeout(const std::string& config_path, int seconds);

@@ -20,15 +20,6 @@
 namespace cutover::testing {
 namespace {
 
-std::string ClientScript(const std::string& name) {
-  return std::string(CUTOVER_SOURCE_DIR) + "/tests/integration/clients/" + name;
-}
-
-void ExpectOk(const CommandResult& r, const std::string& ok_line) {
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find(ok_line), std::string::npos) << r.output;
-}
-
 std::string MakeDir(const std::string& prefix) {
   auto dir = local::MakeTempDir(prefix);
   if (!dir) {
@@ -91,9 +82,9 @@ TEST_F(TlsTest, MariadbCliChecksTheProxyCertificateAndRunsOverTls) {
 TEST_F(TlsTest, PymysqlChecksTheProxyCertificateAndAWrongCaIsRefused) {
   StartProxy(TlsConfig());
   const auto r = Tls("verify", certs_->ca());
-  ExpectOk(r, "verify: ok TLSv1.");
+  ExpectClientOk(r, "verify: ok TLSv1.");
   EXPECT_NE(r.output.find(TestCertificates::Sha256Fingerprint(certs_->server().cert)), std::string::npos) << r.output;
-  ExpectOk(Tls("wrong_ca", certs_->other_ca()), "wrong_ca: ok");
+  ExpectClientOk(Tls("wrong_ca", certs_->other_ca()), "wrong_ca: ok");
   // Plaintext clients still log in unless require_tls.
   auto plain = ConnectProxy();
   EXPECT_TRUE(plain.Execute("SELECT 1"));
@@ -103,7 +94,7 @@ TEST_F(TlsTest, PerlDbdMariadbRunsOverTls) {
   StartProxy(TlsConfig());
   const auto r = RunShell(fmt::format("perl {} {} {}", ClientScript("dbd_mariadb_tls.pl"), proxy_->listen_port(),
                                       certs_->ca()));
-  ExpectOk(r, "dbd_mariadb_tls: ok");
+  ExpectClientOk(r, "dbd_mariadb_tls: ok");
   EXPECT_EQ(Counter("tls_sessions"), 1u);
 }
 
@@ -128,12 +119,12 @@ TEST_F(TlsTest, RequireTlsRefusesPlaintextWith3159) {
   proxy::ProxyConfig config = TlsConfig();
   config.tls.required = true;
   StartProxy(config);
-  ExpectOk(Tls("plaintext_refused"), "plaintext_refused: ok");
+  ExpectClientOk(Tls("plaintext_refused"), "plaintext_refused: ok");
   const auto cli = RunShell(fmt::format("mariadb --no-defaults --skip-ssl {} -e 'SELECT 1' 2>&1", ShellArgs()));
   EXPECT_NE(cli.exit_code, 0) << cli.output;
   EXPECT_NE(cli.output.find("ERROR 3159"), std::string::npos) << cli.output;
   EXPECT_NE(cli.output.find("insecure transport"), std::string::npos) << cli.output;
-  ExpectOk(Tls("verify", certs_->ca()), "verify: ok");
+  ExpectClientOk(Tls("verify", certs_->ca()), "verify: ok");
 }
 
 // A client that stops mid-handshake, one that sends garbage instead of a
@@ -150,15 +141,15 @@ TEST_F(TlsTest, BrokenHandshakesCloseOnlyTheirConnection) {
     held = Tls("hold_session", fmt::format("{} 4 {} {}", certs_->ca(), certs_->client().cert, certs_->client().key));
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ExpectOk(Tls("garbage_hello"), "garbage_hello: ok");
-  ExpectOk(Tls("stalled_hello", "4"), "stalled_hello: ok");
-  ExpectOk(Tls("bad_client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->expired_client().cert,
+  ExpectClientOk(Tls("garbage_hello"), "garbage_hello: ok");
+  ExpectClientOk(Tls("stalled_hello", "4"), "stalled_hello: ok");
+  ExpectClientOk(Tls("bad_client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->expired_client().cert,
                                               certs_->expired_client().key)),
            "bad_client_cert: ok");
   holder.join();
-  ExpectOk(held, "hold_session: ok");
+  ExpectClientOk(held, "hold_session: ok");
   EXPECT_GE(Counter("tls_handshakes_failed"), 3u);
-  ExpectOk(Tls("client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->client().cert, certs_->client().key)),
+  ExpectClientOk(Tls("client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->client().cert, certs_->client().key)),
            "client_cert: ok");
 }
 
@@ -166,14 +157,14 @@ TEST_F(TlsTest, ClientCertificatesAreCheckedWhenTlsCaIsSet) {
   proxy::ProxyConfig config = TlsConfig();
   config.tls.ca = certs_->ca();
   StartProxy(config);
-  ExpectOk(Tls("client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->client().cert, certs_->client().key)),
+  ExpectClientOk(Tls("client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->client().cert, certs_->client().key)),
            "client_cert: ok");
-  ExpectOk(Tls("no_client_cert", certs_->ca()), "no_client_cert: ok");
-  ExpectOk(Tls("bad_client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->expired_client().cert,
+  ExpectClientOk(Tls("no_client_cert", certs_->ca()), "no_client_cert: ok");
+  ExpectClientOk(Tls("bad_client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->expired_client().cert,
                                               certs_->expired_client().key)),
            "bad_client_cert: ok");
   // A certificate from another CA.
-  ExpectOk(Tls("bad_client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->other_server().cert,
+  ExpectClientOk(Tls("bad_client_cert", fmt::format("{} {} {}", certs_->ca(), certs_->other_server().cert,
                                               certs_->other_server().key)),
            "bad_client_cert: ok");
 }
@@ -197,7 +188,7 @@ TEST_F(TlsTest, ReloadServesTheNewCertificateToNewConnectionsOnly) {
   const std::string after = TestCertificates::Sha256Fingerprint(certs_->server_renewed().cert);
   ASSERT_NE(before, after);
   const auto first = Tls("verify", certs_->ca());
-  ExpectOk(first, "verify: ok");
+  ExpectClientOk(first, "verify: ok");
   EXPECT_NE(first.output.find(before), std::string::npos) << first.output;
 
   CommandResult held;
@@ -209,7 +200,7 @@ TEST_F(TlsTest, ReloadServesTheNewCertificateToNewConnectionsOnly) {
   EXPECT_EQ(reload.status, 200) << reload.body.dump();
   EXPECT_NE(reload.body.value("certificate", "").find("cutover test server"), std::string::npos) << reload.body.dump();
   const auto second = Tls("verify", certs_->ca());
-  ExpectOk(second, "verify: ok");
+  ExpectClientOk(second, "verify: ok");
   EXPECT_NE(second.output.find(after), std::string::npos) << second.output;
 
   copy(certs_->server().key, key);  // the old key: does not match the renewed certificate
@@ -217,10 +208,10 @@ TEST_F(TlsTest, ReloadServesTheNewCertificateToNewConnectionsOnly) {
   EXPECT_EQ(bad.status, 400) << bad.body.dump();
   EXPECT_NE(bad.body.dump().find("is not the private key of the certificate"), std::string::npos) << bad.body.dump();
   const auto third = Tls("verify", certs_->ca());
-  ExpectOk(third, "verify: ok");
+  ExpectClientOk(third, "verify: ok");
   EXPECT_NE(third.output.find(after), std::string::npos) << third.output;
   holder.join();
-  ExpectOk(held, "hold_session: ok");
+  ExpectClientOk(held, "hold_session: ok");
 }
 
 // ---------------------------------------------------------------------------

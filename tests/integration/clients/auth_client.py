@@ -16,14 +16,11 @@ import sys
 
 import pymysql
 
+from checks import fail
+
 PORT = int(sys.argv[1])
 SCENARIO, USER, PASSWORD = sys.argv[2:5]
 CA = sys.argv[5] if len(sys.argv) > 5 else None
-
-
-def fail(message):
-    print("FAIL: " + message)
-    sys.exit(1)
 
 
 def connect(password):

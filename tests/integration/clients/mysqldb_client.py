@@ -18,17 +18,9 @@ import MySQLdb
 import MySQLdb.cursors
 from MySQLdb.constants import CLIENT
 
+from checks import check, fail
+
 PORT = int(sys.argv[1])
-
-
-def fail(message):
-    print("FAIL: " + message)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
 
 
 def connect(user="app", password="app-secret", **kwargs):

@@ -19,17 +19,9 @@ import urllib.request
 import MySQLdb
 from MySQLdb.constants import CLIENT
 
+from checks import check, fail
+
 PORT, ADMIN_PORT, TOKEN, TARGET_PORT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-
-
-def fail(message):
-    print("FAIL: " + message)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
 
 
 def admin(path, body=None):

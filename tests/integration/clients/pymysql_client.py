@@ -14,17 +14,9 @@ import tempfile
 import pymysql
 from pymysql.constants import CLIENT
 
+from checks import check, fail
+
 PORT = int(sys.argv[1])
-
-
-def fail(message):
-    print("FAIL: " + message)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
 
 
 def connect(**kwargs):

@@ -25,17 +25,9 @@ import struct
 import sys
 import zlib
 
+from checks import check, fail
+
 PORT = int(sys.argv[1])
-
-
-def fail(message):
-    print("FAIL: " + message)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
 
 
 class Raw:

@@ -31,19 +31,11 @@ import time
 
 import pymysql
 
+from checks import check, fail
+
 PORT = int(sys.argv[1])
 SCENARIO = sys.argv[2]
 ARGS = sys.argv[3:]
-
-
-def fail(message):
-    print("FAIL: " + message)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
 
 
 def context(ca, cert=None, key=None):
