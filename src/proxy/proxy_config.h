@@ -80,23 +80,13 @@ struct ProxyConfig {
   std::chrono::milliseconds max_pause{15'000};        // a pause never outlives this
   uint32_t max_packet_size = 1u << 30;                // client packets beyond this close the session
   ClientTlsConfig tls;
-  std::vector<BackendTlsConfig> backend_tls;          // by address; others use the first ([source])
+  std::vector<BackendTlsConfig> backend_tls;          // by address; others use the first ([source]): FindBackendTls
 
   const ProxyUser* FindUser(std::string_view name) const {
     for (const auto& u : users) {
       if (u.name == name) return &u;
     }
     return nullptr;
-  }
-  // The TLS settings for a server: its own, else [source]'s (a server a
-  // switchover names that the config does not), else plaintext.
-  BackendTlsConfig BackendTlsFor(const HostPort& address) const {
-    for (const auto& b : backend_tls) {
-      if (b.address == address) return b;
-    }
-    BackendTlsConfig out = backend_tls.empty() ? BackendTlsConfig{} : backend_tls.front();
-    out.address = address;
-    return out;
   }
 };
 

@@ -52,12 +52,6 @@ const std::error_category& CompressionErrorCategory() {
   return category;
 }
 
-std::string Stream::TlsDescription() const {
-  if (!tls_) return "";
-  SSL* ssl = const_cast<asio::ssl::stream<tcp::socket&>&>(*tls_).native_handle();
-  return fmt::format("{} {}", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-}
-
 asio::awaitable<Status> Stream::AcceptTls(std::shared_ptr<asio::ssl::context> context, std::string_view peer) {
   context_ = std::move(context);
   tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *context_);
@@ -101,13 +95,13 @@ void Stream::StartCompression() {
 asio::awaitable<std::tuple<asio::error_code, size_t>> Stream::ReadSome(asio::mutable_buffer buffer) {
   if (plain_) [[likely]] return socket_.async_read_some(buffer, kNoThrow);
   if (compression_) return ReadInflated(buffer);
-  return tls_->async_read_some(buffer, kNoThrow);
+  return ReadBelowCompression(buffer);
 }
 
 asio::awaitable<std::tuple<asio::error_code, size_t>> Stream::Write(asio::const_buffer buffer) {
   if (plain_) [[likely]] return asio::async_write(socket_, buffer, kNoThrow);
   if (compression_) return WriteDeflated(buffer);
-  return asio::async_write(*tls_, buffer, kNoThrow);
+  return WriteBelowCompression(buffer);
 }
 
 asio::awaitable<std::tuple<asio::error_code, size_t>> Stream::ReadBelowCompression(asio::mutable_buffer buffer) {

@@ -41,8 +41,6 @@ class Stream {
   const tcp::socket& socket() const { return socket_; }
   bool tls() const { return tls_ != nullptr; }
   bool compressed() const { return compression_ != nullptr; }
-  // "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" in plaintext.
-  std::string TlsDescription() const;
 
   // The server side of a TLS handshake (the client sent an SSLRequest).
   // `context` stays alive as long as the stream. Errors carry OpenSSL's reason.

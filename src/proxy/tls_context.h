@@ -36,7 +36,8 @@ struct TlsContexts {
 // certificate. Errors name the setting and the file.
 [[nodiscard]] Result<std::shared_ptr<const TlsContexts>> LoadTlsContexts(const ProxyConfig& config);
 
-// The TLS to use towards `address` (see ProxyConfig::BackendTlsFor).
+// The TLS to use towards `address`: its own, else [source]'s (a server a
+// switchover names that the config does not), else plaintext.
 BackendTls FindBackendTls(const TlsContexts& contexts, const HostPort& address);
 
 }  // namespace cutover::proxy
