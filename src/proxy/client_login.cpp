@@ -78,8 +78,8 @@ awaitable<Result<std::optional<Sha1Digest>>> ClientSession::DenyAccess(const std
 
 // caching_sha2_password after the client's token: fast auth when the proxy
 // knows the password and the token proves it (the cleartext stays unknown:
-// returns nullopt); full auth otherwise, which returns the cleartext: sent
-// as is over TLS, RSA-encrypted in plaintext.
+// returns nullopt); full auth otherwise, which returns the cleartext and its
+// NUL: sent as is over TLS, RSA-encrypted in plaintext.
 awaitable<Result<std::optional<std::string>>> ClientSession::CachingSha2(const ProxyUser* user,
                                                                          const std::string& token, uint8_t* seq) {
   if (user && user->sha2_stage2 && VerifyCachingSha2Token(AsBytes(token), AsBytes(scramble_), *user->sha2_stage2)) {
@@ -106,7 +106,6 @@ awaitable<Result<std::optional<std::string>>> ClientSession::CachingSha2(const P
     if (!plain) co_return Fail(plain.error().WithContext(peer_));
     answer = XorWithNonce(AsBytes(*plain), AsBytes(scramble_));
   }
-  if (!answer.empty() && answer.back() == '\0') answer.pop_back();
   co_return std::optional<std::string>(std::move(answer));
 }
 
@@ -147,14 +146,12 @@ awaitable<Result<std::optional<Sha1Digest>>> ClientSession::Authenticate(const s
   if (ed25519) {
     // The proxy knows the password (the config requires it): no cleartext needed.
     if (user && user->ed25519_key && VerifyEd25519Signature(AsBytes(token), AsBytes(scramble_), *user->ed25519_key)) {
-      if (user->empty_password) co_return std::optional<Sha1Digest>();
-      co_return user->stage1;
+      co_return user->BackendStage1();
     }
     co_return co_await DenyAccess(name, !token.empty(), *seq);
   }
   if (wanted == kClearPasswordPlugin) {
     password = token;
-    if (!password->empty() && password->back() == '\0') password->pop_back();
   } else {
     if (token.empty()) {
       if (user && user->empty_password) co_return std::optional<Sha1Digest>();
@@ -162,9 +159,11 @@ awaitable<Result<std::optional<Sha1Digest>>> ClientSession::Authenticate(const s
     }
     auto sha2 = co_await CachingSha2(user, token, seq);
     if (!sha2) co_return Fail(sha2.error());
-    if (!*sha2) co_return user->stage1;  // fast auth: the proxy knows the password
+    if (!*sha2) co_return user->BackendStage1();  // fast auth: the proxy knows the password
     password = std::move(*sha2);
   }
+  // Both plugins send the password with a NUL after it.
+  if (!password->empty() && password->back() == '\0') password->pop_back();
   const Sha1Digest stage1 = NativePasswordStage1(*password);
   const bool matches = user && password->empty() == user->empty_password &&
                        CRYPTO_memcmp(NativePasswordStage2(stage1).data(), user->stage2.data(), user->stage2.size()) == 0;

@@ -41,6 +41,12 @@ struct ProxyUser {
   std::optional<protocol::Sha1Digest> stage1;
   std::optional<protocol::Ed25519PublicKey> ed25519_key;  // client_ed25519, from the password
   std::optional<std::string> password;  // for servers whose account uses client_ed25519; never logged
+
+  // What the proxy logs in to servers with, once the client proved the
+  // password the config has: nullopt for an empty password.
+  std::optional<protocol::Sha1Digest> BackendStage1() const {
+    return empty_password ? std::nullopt : stage1;
+  }
 };
 
 // [proxy] tls_*: TLS towards clients. Off unless `cert` is set.
