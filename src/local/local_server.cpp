@@ -53,6 +53,12 @@ Result<uint16_t> PickFreePort() {
   return ntohs(addr.sin_port);
 }
 
+// Does the server's @@datadir name `dir` (the same directory, however spelt)?
+bool SameDirectory(const std::string& served, const std::string& dir) {
+  std::error_code ec;
+  return std::filesystem::equivalent(served, dir, ec) && !ec;
+}
+
 // A single-quoted SQL string literal (the init file has no connection to escape with).
 std::string SqlString(std::string_view s) {
   std::string out = "'";
@@ -179,7 +185,7 @@ Status LocalServer::Launch(uint16_t fixed_port) {
       port = *picked;
     }
     last = LaunchOnce(port);
-    if (last || !LogSaysPortInUse()) return last;
+    if (last || !(LogSaysPortInUse() || port_taken_)) return last;
     spdlog::debug("{}: port {} is in use, retrying", Describe(), port);
     // A fixed port (a restart) may be held briefly by a client's ephemeral socket.
     if (fixed_port != 0) std::this_thread::sleep_for(milliseconds(200));
@@ -189,6 +195,7 @@ Status LocalServer::Launch(uint16_t fixed_port) {
 
 Status LocalServer::LaunchOnce(uint16_t port) {
   port_ = port;
+  port_taken_ = false;
   error_log_offset_ = FileSize(error_log_path());
   output_offset_ = FileSize(OutputLogPath(dir_));
   auto child = ChildProcess::Spawn(Arguments(), OutputLogPath(dir_));
@@ -208,7 +215,17 @@ Status LocalServer::WaitReady() {
           Describe(), status ? ChildProcess::DescribeWaitStatus(*status) : "exited", error_log_path(), LogTail())));
     }
     auto conn = db::Connection::Connect(RootEndpoint(), options);
-    Status ready = conn ? conn->Execute("SELECT 1") : Fail(std::move(conn.error()));
+    // Another throw-away server that took the same free port first answers
+    // there while this one is still starting (and about to fail to bind):
+    // the datadir tells them apart, and Launch() retries on another port.
+    auto served = conn ? conn->QueryValue("SELECT @@datadir") : Fail(std::move(conn.error()));
+    if (served && !SameDirectory(served->value_or(""), datadir())) {
+      child_.KillAndReap();
+      port_taken_ = true;
+      return Fail(Error::Io(fmt::format("{}: port {} is served by another server (datadir {})", Describe(),
+                                              port_, served->value_or("?"))));
+    }
+    Status ready = served ? Status{} : Fail(std::move(served.error()));
     if (ready) return {};
     bool refused = ready.error().server_errno() == kAccessDenied;
     if (refused || steady_clock::now() >= deadline) {

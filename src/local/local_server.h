@@ -96,6 +96,7 @@ class LocalServer {
   std::string dir_;       // the temporary directory holding everything below
   std::string host_ = "127.0.0.1";
   uint16_t port_ = 0;  // 0 until the first launch picks one
+  bool port_taken_ = false;  // Did the last launch find another server answering on port_?
   ChildProcess child_;
   uint64_t error_log_offset_ = 0;  // error log size when the current run started
   uint64_t output_offset_ = 0;     // same, for stdout/stderr
