@@ -20,7 +20,13 @@ SB_THREADS threads against each target:
   cutover_t1   cutover proxy, threads = 1
   cutover_t2   cutover proxy, threads = 2
 
-and, only when named in TARGETS, the TLS targets (sysbench --mysql-ssl=on):
+and, only when named in TARGETS, the before/after targets of a change to the
+proxy (BASELINE_CUTOVER names the other binary, e.g. one built from main):
+
+  baseline_t1  BASELINE_CUTOVER's proxy, threads = 1
+  baseline_t2  BASELINE_CUTOVER's proxy, threads = 2
+
+and the TLS targets (sysbench --mysql-ssl=on):
 
   direct_tls              the server itself, over TLS
   cutover_t1_tls          cutover_t1 over TLS (the same proxy process: clients
@@ -44,6 +50,12 @@ WORKLOADS may include `connect` (bench/proxy/connect.lua): every event
 connects, logs in, runs SELECT 1 and disconnects, so its tps is connections
 per second, the cost of the (TLS) handshake and login per target.
 
+For every target that is a process of its own (haproxy and the proxies), the
+run also reads that process's CPU time (utime + stime from /proc/PID/stat)
+before and after each measured run and reports its CPU microseconds per
+query: on a machine where the proxy shares the cores with the server and the
+clients, every microsecond it spends is taken from them.
+
 Each workload runs ROUNDS rounds; within a round every target runs once
 (a short warmup run, then the measured run), and the order of targets rotates
 from round to round so background noise hits all targets alike. Prints the
@@ -59,6 +71,7 @@ sysbench or haproxy is missing (apt-get installs them then).
 Environment (defaults in brackets):
   BUILD_DIR         cutover build dir; built with cmake+ninja if no binary [build-bench]
   CUTOVER           use this cutover binary instead of building
+  BASELINE_CUTOVER  the cutover binary of the baseline_t1/baseline_t2 targets
   SB_THREADS        sysbench client threads [16]
   SB_TIME           seconds per measured run [20]
   SB_WARMUP         seconds of warmup run before each measured run [3]
@@ -68,7 +81,7 @@ Environment (defaults in brackets):
   ROUNDS            rounds per workload; the table shows medians [3]
   WORKLOADS         space-separated sysbench tests [oltp_point_select oltp_read_write]
   TARGETS           space-separated subset of: direct haproxy cutover_t1 cutover_t2
-                    direct_tls cutover_t1_tls cutover_t2_tls cutover_t1_backend_tls
+                    baseline_t1 baseline_t2 direct_tls cutover_t1_tls cutover_t2_tls cutover_t1_backend_tls
                     [direct haproxy cutover_t1 cutover_t2]
   BUFFER_POOL       innodb_buffer_pool_size of the server [512M]
   MARIADBD_ARGS     extra mariadbd arguments, space-separated
@@ -131,14 +144,16 @@ ROOT_PASSWORD=cutover-root
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
-known_targets="direct haproxy cutover_t1 cutover_t2 direct_tls cutover_t1_tls cutover_t2_tls cutover_t1_backend_tls"
+known_targets="direct haproxy cutover_t1 cutover_t2 baseline_t1 baseline_t2 direct_tls cutover_t1_tls cutover_t2_tls cutover_t1_backend_tls"
 read -r -a targets <<<"$TARGETS"
 read -r -a workloads <<<"$WORKLOADS"
 client_tls=0   # does a target connect to its port with TLS?
 backend_tls=0  # is cutover_t1_backend_tls wanted?
+baseline=0     # are baseline_t1/baseline_t2 wanted?
 for t in "${targets[@]}"; do
   [[ " $known_targets " == *" $t "* ]] || die "unknown target '$t' ($known_targets)"
   case "$t" in
+    baseline_t*) baseline=1 ;;
     cutover_t1_backend_tls) backend_tls=1 ;;
     *_tls) client_tls=1 ;;
   esac
@@ -208,6 +223,11 @@ else
   fi
 fi
 
+if ((baseline)); then
+  [[ -n "${BASELINE_CUTOVER:-}" ]] || die "TARGETS names a baseline target: set BASELINE_CUTOVER to a cutover binary"
+  [[ -x $BASELINE_CUTOVER ]] || die "BASELINE_CUTOVER=$BASELINE_CUTOVER is not executable"
+fi
+
 free_port() {
   "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -251,8 +271,10 @@ start_local_server() {  # start_local_server NAME ARGS...
 # Starts a cutover proxy; sets proxy_pid, proxy_port, proxy_admin_port.
 # CLIENT_TLS 1: the proxy offers TLS to clients (tls_cert, tls_key).
 # BACKEND_TLS 1: the proxy connects to the server with TLS (tls = "verify").
+# PROXY_BINARY in the environment: run that cutover binary [CUTOVER].
 start_cutover() {  # start_cutover NAME THREADS BACKEND_PORT [CLIENT_TLS [BACKEND_TLS]]
   local name="$1" threads="$2" backend="$3" with_client_tls="${4:-0}" with_backend_tls="${5:-0}"
+  local binary="${PROXY_BINARY:-$CUTOVER}"
   proxy_port="$(free_port)"
   proxy_admin_port="$(free_port)"
   local proxy_tls="" source_tls=""
@@ -282,7 +304,7 @@ user = "root"
 password = "$ROOT_PASSWORD"
 $source_tls
 EOF
-  "$CUTOVER" --log-level warn proxy --config "$workdir/$name.toml" >"$workdir/$name.log" 2>&1 &
+  "$binary" --log-level warn proxy --config "$workdir/$name.toml" >"$workdir/$name.log" 2>&1 &
   proxy_pid=$!
   pids+=("$proxy_pid")
   wait_port "$proxy_port" "$proxy_pid" "cutover proxy $name" "$workdir/$name.log"
@@ -391,6 +413,14 @@ if ((client_tls)); then
     target_ssl[${t}_tls]=1
   done
 fi
+if ((baseline)); then
+  for threads in 1 2; do
+    PROXY_BINARY="$BASELINE_CUTOVER" start_cutover "baseline_t$threads" "$threads" "$db_port"
+    target_port[baseline_t$threads]="$proxy_port"
+    target_pid[baseline_t$threads]="$proxy_pid"
+    proxies+=("baseline_t$threads")
+  done
+fi
 if ((backend_tls)); then
   start_cutover cutover_t1_backend_tls 1 "$db_port" 0 1
   target_port[cutover_t1_backend_tls]="$proxy_port"
@@ -437,17 +467,23 @@ fi
 
 # --- runs --------------------------------------------------------------------
 raw="$workdir/runs.tsv"
-printf 'workload\tround\ttarget\ttps\tqps\tp95_ms\terrors\treconnects\n' >"$raw"
+printf 'workload\tround\ttarget\ttps\tqps\tp95_ms\terrors\treconnects\tcpu_us_per_query\n' >"$raw"
 
-# Parses a sysbench report into "tps qps p95 errors reconnects".
+# The CPU time a process has used so far (all its threads), in clock ticks.
+cpu_ticks() {  # cpu_ticks PID
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+clock_ticks="$(getconf CLK_TCK)"
+
+# Parses a sysbench report into "tps qps p95 errors reconnects queries".
 parse_sysbench() {
   awk '
     /^ *transactions:/ { gsub(/[()]/, "", $3); tps = $3 }
-    /^ *queries:/ { gsub(/[()]/, "", $3); qps = $3 }
+    /^ *queries:/ { gsub(/[()]/, "", $3); qps = $3; queries = $2 }
     /^ *ignored errors:/ { errors = $3 }
     /^ *reconnects:/ { reconnects = $2 }
     /95th percentile:/ { p95 = $3 }
-    END { if (tps == "") exit 1; printf "%s %s %s %s %s\n", tps, qps, p95, errors, reconnects }
+    END { if (tps == "") exit 1; printf "%s %s %s %s %s %s\n", tps, qps, p95, errors, reconnects, queries }
   ' "$1"
 }
 
@@ -475,12 +511,21 @@ for w in "${workloads[@]}"; do
           { tail -20 "$workdir/warmup-$w-$r-$t.log"; die "warmup $w $t failed"; }
       fi
       out="$workdir/run-$w-$r-$t.log"
+      pid="${target_pid[$t]}"
+      [[ -n $pid ]] && ticks_before="$(cpu_ticks "$pid")"
       (cd "$sb_dir" && "${sb[@]}" --time="$SB_TIME" run) >"$out" 2>&1 ||
         { tail -20 "$out"; die "sysbench $w against $t failed"; }
       if grep -q FATAL "$out"; then tail -20 "$out"; die "sysbench $w against $t reported FATAL"; fi
-      read -r tps qps p95 errors reconnects < <(parse_sysbench "$out") || die "cannot parse $out"
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" "$t" "$tps" "$qps" "$p95" "$errors" "$reconnects" >>"$raw"
-      log "[$run_no/$total_runs] $w round $r $t: tps=$tps qps=$qps p95=${p95}ms errors=$errors reconnects=$reconnects"
+      read -r tps qps p95 errors reconnects queries < <(parse_sysbench "$out") || die "cannot parse $out"
+      cpu=""  # the direct target has no process of ours to measure
+      if [[ -n $pid ]]; then
+        cpu="$(awk -v t="$(($(cpu_ticks "$pid") - ticks_before))" -v hz="$clock_ticks" -v q="$queries" \
+          'BEGIN { printf "%.2f", t * 1e6 / hz / q }')"
+      fi
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" "$t" "$tps" "$qps" "$p95" "$errors" "$reconnects" \
+        "$cpu" >>"$raw"
+      log "[$run_no/$total_runs] $w round $r $t: tps=$tps qps=$qps p95=${p95}ms errors=$errors" \
+          "reconnects=$reconnects${cpu:+ cpu=${cpu}us/query}"
     done
   done
 done
@@ -518,12 +563,13 @@ raw, summary, targets, ratios = sys.argv[1], sys.argv[2], sys.argv[3].split(), s
 rows = list(csv.DictReader(open(raw), delimiter="\t"))
 workloads = list(dict.fromkeys(r["workload"] for r in rows))
 out = open(summary, "w")
-# (target, baseline): what the TLS targets are compared with.
-tls_pairs = [("direct_tls", "direct"), ("cutover_t1_tls", "cutover_t1"), ("cutover_t2_tls", "cutover_t2"),
+# (target, baseline): the TLS targets and the change under test against what they are compared with.
+pairs = [("cutover_t1", "baseline_t1"), ("cutover_t2", "baseline_t2"), ("direct_tls", "direct"), ("cutover_t1_tls", "cutover_t1"), ("cutover_t2_tls", "cutover_t2"),
              ("cutover_t1_backend_tls", "cutover_t1"), ("cutover_t1_tls", "direct_tls"),
              ("cutover_t2_tls", "direct_tls")]
 ratio_rows = []
-out.write("workload\ttarget\truns\ttps_median\ttps_min\ttps_max\tqps_median\tp95_ms_median\terrors\treconnects\ttps_ratio_to_direct\n")
+out.write("workload\ttarget\truns\ttps_median\ttps_min\ttps_max\tqps_median\tp95_ms_median\terrors\treconnects\t"
+          "tps_ratio_to_direct\tcpu_us_per_query_median\n")
 for w in workloads:
     med = {}
     for t in targets:
@@ -536,31 +582,39 @@ for w in workloads:
             qps=statistics.median(float(r["qps"]) for r in rs),
             p95=statistics.median(float(r["p95_ms"]) for r in rs),
             errors=sum(int(r["errors"]) for r in rs),
-            reconnects=sum(int(r["reconnects"]) for r in rs))
+            reconnects=sum(int(r["reconnects"]) for r in rs),
+            cpu=statistics.median(float(r["cpu_us_per_query"]) for r in rs) if rs[0]["cpu_us_per_query"] else None)
     direct = med.get("direct", {}).get("tps")
     print(f"\n{w}  (median of {max(m['runs'] for m in med.values())} runs)")
-    print(f"  {'target':<22} {'tps':>10} {'(min..max)':>21} {'qps':>10} {'p95 ms':>8} {'vs direct':>10} {'errors':>7}")
+    print(f"  {'target':<22} {'tps':>10} {'(min..max)':>21} {'qps':>10} {'p95 ms':>8} {'vs direct':>10} {'errors':>7}"
+          f" {'cpu us/q':>9}")
     for t, m in med.items():
         ratio = m["tps"] / direct if direct else float("nan")
         rng = f"({m['tps_min']:.0f}..{m['tps_max']:.0f})"
-        print(f"  {t:<22} {m['tps']:>10.1f} {rng:>21} {m['qps']:>10.1f} {m['p95']:>8.2f} {ratio:>9.1%} {m['errors']:>7}")
+        cpu = "" if m["cpu"] is None else f"{m['cpu']:.2f}"
+        print(f"  {t:<22} {m['tps']:>10.1f} {rng:>21} {m['qps']:>10.1f} {m['p95']:>8.2f} {ratio:>9.1%} {m['errors']:>7}"
+              f" {cpu:>9}")
         out.write(f"{w}\t{t}\t{m['runs']}\t{m['tps']:.2f}\t{m['tps_min']:.2f}\t{m['tps_max']:.2f}\t{m['qps']:.2f}\t"
-                  f"{m['p95']:.2f}\t{m['errors']}\t{m['reconnects']}\t{ratio:.4f}\n")
+                  f"{m['p95']:.2f}\t{m['errors']}\t{m['reconnects']}\t{ratio:.4f}\t{cpu}\n")
     if "haproxy" in med:
-        for t in ("cutover_t1", "cutover_t2"):
+        for t in ("cutover_t1", "cutover_t2", "baseline_t1", "baseline_t2"):
             if t in med:
                 verdict = "met" if med[t]["tps"] >= med["haproxy"]["tps"] else "NOT met"
+                cpu = ""
+                if med[t]["cpu"] and med["haproxy"]["cpu"]:
+                    cpu = f", {med[t]['cpu'] / med['haproxy']['cpu']:.2f}x its CPU per query"
                 print(f"  goal {t} tps >= haproxy tps: {verdict} "
-                      f"({med[t]['tps'] / med['haproxy']['tps']:.1%} of haproxy)")
-    for t, base in tls_pairs:
+                      f"({med[t]['tps'] / med['haproxy']['tps']:.1%} of haproxy{cpu})")
+    for t, base in pairs:
         if t in med and base in med:
             tps_ratio = med[t]["tps"] / med[base]["tps"]
             p95_ratio = med[t]["p95"] / med[base]["p95"] if med[base]["p95"] else float("nan")
-            print(f"  {t} / {base}: tps {tps_ratio:.1%}, p95 {p95_ratio:.2f}x")
-            ratio_rows.append(f"{w}\t{t}\t{base}\t{tps_ratio:.4f}\t{p95_ratio:.4f}\n")
+            cpu_ratio = med[t]["cpu"] / med[base]["cpu"] if med[t]["cpu"] and med[base]["cpu"] else float("nan")
+            print(f"  {t} / {base}: tps {tps_ratio:.1%}, p95 {p95_ratio:.2f}x, cpu per query {cpu_ratio:.2f}x")
+            ratio_rows.append(f"{w}\t{t}\t{base}\t{tps_ratio:.4f}\t{p95_ratio:.4f}\t{cpu_ratio:.4f}\n")
 if ratio_rows:
     with open(ratios, "w") as f:
-        f.write("workload\ttarget\tbaseline\ttps_ratio\tp95_ratio\n")
+        f.write("workload\ttarget\tbaseline\ttps_ratio\tp95_ratio\tcpu_ratio\n")
         f.writelines(ratio_rows)
 EOF
 
@@ -575,7 +629,7 @@ EOF
   echo "# medians"
   cat "$summary"
   if [[ -s $ratios ]]; then
-    echo "# TLS ratios (medians of target / medians of baseline)"
+    echo "# ratios (medians of target / medians of baseline)"
     cat "$ratios"
   fi
 } >"$results_file"
