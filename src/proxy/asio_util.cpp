@@ -14,13 +14,21 @@ Error SocketError(const asio::error_code& ec, std::string_view peer) {
 
 }  // namespace
 
-awaitable<Status> ReadSome(Stream& stream, IoBuffer& buf, std::string_view peer) {
+awaitable<ReadResult> ReadSomeOp(Stream& stream, IoBuffer& buf) {
   auto space = buf.PrepareWrite(kMinRead);
-  const asio::mutable_buffer into(space.data(), space.size());
-  auto [ec, n] = co_await stream.ReadSome(into);
-  if (ec) co_return Fail(SocketError(ec, peer));
+  return stream.ReadSome(asio::mutable_buffer(space.data(), space.size()));
+}
+
+Status Received(IoBuffer& buf, const ReadResult& result, std::string_view peer) {
+  const auto& [ec, n] = result;
+  if (ec) return Fail(SocketError(ec, peer));
   buf.Commit(n);
-  co_return Status{};
+  return Status{};
+}
+
+awaitable<Status> ReadSome(Stream& stream, IoBuffer& buf, std::string_view peer) {
+  auto got = co_await ReadSomeOp(stream, buf);
+  co_return Received(buf, got, peer);
 }
 
 awaitable<Status> ReadAtLeast(Stream& stream, IoBuffer& buf, size_t n, std::string_view peer) {
@@ -34,7 +42,13 @@ awaitable<Status> ReadAtLeast(Stream& stream, IoBuffer& buf, size_t n, std::stri
   co_return Status{};
 }
 
+bool WriteNow(Stream& stream, ByteView& data) {
+  data = data.subspan(stream.WriteNow(data));
+  return data.empty();
+}
+
 awaitable<Status> WriteAll(Stream& stream, ByteView data, std::string_view peer) {
+  if (WriteNow(stream, data)) co_return Status{};
   const asio::const_buffer from(data.data(), data.size());
   auto [ec, n] = co_await stream.Write(from);
   if (ec) co_return Fail(SocketError(ec, peer));

@@ -37,7 +37,23 @@ inline constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitabl
 awaitable<Status> ReadAtLeast(Stream& stream, IoBuffer& buf, size_t n, std::string_view peer);
 // Reads whatever arrives next (at least one byte).
 awaitable<Status> ReadSome(Stream& stream, IoBuffer& buf, std::string_view peer);
+
+// ReadSome in two halves that need no coroutine frame of their own, for the
+// proxy's per-command path (each frame is CPU the server and the clients
+// need on a shared machine):
+//   auto got = co_await ReadSomeOp(stream, buf);
+//   if (auto st = Received(buf, got, peer); !st) ...
+using ReadResult = std::tuple<asio::error_code, size_t>;
+awaitable<ReadResult> ReadSomeOp(Stream& stream, IoBuffer& buf);
+// Commits the bytes a ReadSomeOp read, or turns its error into a Status.
+Status Received(IoBuffer& buf, const ReadResult& result, std::string_view peer);
+// Writes all of `data`: what the socket takes at once without a trip through
+// the event loop (Stream::WriteNow), the rest when the socket has room.
 awaitable<Status> WriteAll(Stream& stream, ByteView data, std::string_view peer);
+// WriteAll's first step for the hot path, with no coroutine: writes what the
+// socket takes now and drops it from `data`. True when nothing is left;
+// otherwise the caller co_awaits WriteAll(stream, data, peer) for the rest.
+bool WriteNow(Stream& stream, ByteView& data);
 
 // Reads one whole logical packet (frames joined) and consumes it from buf.
 awaitable<Result<protocol::Packet>> ReadPacket(Stream& stream, IoBuffer& buf, size_t max_payload,

@@ -104,6 +104,12 @@ asio::awaitable<std::tuple<asio::error_code, size_t>> Stream::Write(asio::const_
   return WriteBelowCompression(buffer);
 }
 
+size_t Stream::WriteNow(ByteView data) {
+  if (!plain_) return 0;
+  const ssize_t n = ::send(socket_.native_handle(), data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
 asio::awaitable<std::tuple<asio::error_code, size_t>> Stream::ReadBelowCompression(asio::mutable_buffer buffer) {
   if (!tls_) return socket_.async_read_some(buffer, kNoThrow);
   return tls_->async_read_some(buffer, kNoThrow);

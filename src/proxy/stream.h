@@ -57,6 +57,11 @@ class Stream {
 
   asio::awaitable<std::tuple<asio::error_code, size_t>> ReadSome(asio::mutable_buffer buffer);
   asio::awaitable<std::tuple<asio::error_code, size_t>> Write(asio::const_buffer buffer);
+  // The proxy's fast path: writes what the socket takes at once, without
+  // going through the event loop, and returns how many bytes that was (0 on
+  // TLS or compressed streams, when the socket is full, or on an error, which
+  // the Write of the rest then reports). One send(2).
+  size_t WriteNow(ByteView data);
 
   // Nothing to read and not closed by the peer: a connection left idle is
   // still usable. One syscall; with TLS, nothing buffered in OpenSSL either.
