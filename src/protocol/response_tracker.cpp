@@ -41,6 +41,14 @@ size_t SkipWholeRows(ByteView data, size_t pos) {
   return pos;
 }
 
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
+constexpr uint64_t kFnvPrime = 1099511628211ull;
+
+uint64_t FnvMix(uint64_t hash, ByteView bytes) {
+  for (uint8_t b : bytes) hash = (hash ^ b) * kFnvPrime;
+  return hash;
+}
+
 std::unexpected<Error> Malformed(std::string_view what) {
   return Fail(Error::Malformed(fmt::format("server response: {}", what)));
 }
@@ -58,6 +66,10 @@ void ResponseTracker::Start(Command command) {
   session_changes_.clear();
   prepare_ok_.reset();
   prepare_id_offset_.reset();
+  columns_fingerprint_.reset();
+  metadata_skipped_ = false;
+  first_result_ = true;
+  fingerprinting_ = false;
   in_skip_ = false;
   continued_ = false;
   skip_left_ = 0;
@@ -222,8 +234,27 @@ Result<size_t> ResponseTracker::OnColumnCount(const PacketStart& p) {
   ByteReader in(*payload);
   auto count = in.LenencInt();
   if (!count) return Malformed("bad column count", count.error());
+  bool metadata_follows = true;
+  if (cache_metadata()) {
+    auto follows = in.U8();
+    if (!follows || *follows > 1) return Malformed("bad \"metadata follows\" byte after a column count");
+    metadata_follows = *follows == 1;
+  }
   if (auto end = in.ExpectEnd("column count packet"); !end) return Malformed("bad column count", end.error());
   if (*count == 0) return Malformed("column count of 0");
+  const bool first_result = std::exchange(first_result_, false);
+  if (!metadata_follows) {
+    if (first_result) metadata_skipped_ = true;
+    // The client's cached definitions stand in; their EOF still comes.
+    if (deprecate_eof()) {
+      EndDefinitions();
+    } else {
+      phase_ = Phase::kDefinitionsEof;
+    }
+    return kFrameHeaderSize + p.length;
+  }
+  const bool statement = command_ == Command::kStmtExecute || command_ == Command::kStmtBulkExecute;
+  if (statement && cache_metadata() && first_result) BeginColumnFingerprint();
   BeginDefinitions(*count);
   return kFrameHeaderSize + p.length;
 }
@@ -246,6 +277,10 @@ Result<size_t> ResponseTracker::OnErr(const PacketStart& p) {
   auto err = ParseErrPacket(in);
   if (!err) return Malformed("bad ERR packet", err.error());
   error_ = std::move(*err);
+  if (fingerprinting_) {  // definitions cut short: the client holds none of them
+    fingerprinting_ = false;
+    columns_fingerprint_.reset();
+  }
   phase_ = Phase::kDone;
   return kFrameHeaderSize + p.length;
 }
@@ -303,6 +338,7 @@ size_t ResponseTracker::BeginSkip(const PacketStart& p) {
 size_t ResponseTracker::ContinueSkip(ByteView data, size_t pos) {
   while (true) {
     size_t n = std::min<size_t>(skip_left_, data.size() - pos);
+    if (fingerprinting_) columns_fingerprint_ = FnvMix(*columns_fingerprint_, data.subspan(pos, n));
     pos += n;
     skip_left_ -= static_cast<uint32_t>(n);
     if (skip_left_ > 0) return pos;
@@ -323,6 +359,7 @@ size_t ResponseTracker::ContinueSkip(ByteView data, size_t pos) {
 void ResponseTracker::OnSkippedPacketEnd() {
   if (phase_ == Phase::kDefinitions) {
     if (--definitions_left_ == 0) {
+      fingerprinting_ = false;
       if (deprecate_eof()) {
         EndDefinitions();
       } else {
@@ -332,6 +369,11 @@ void ResponseTracker::OnSkippedPacketEnd() {
   } else if (phase_ == Phase::kSinglePacket) {
     phase_ = Phase::kDone;
   }
+}
+
+void ResponseTracker::BeginColumnFingerprint() {
+  columns_fingerprint_ = kFnvOffset;
+  fingerprinting_ = true;
 }
 
 void ResponseTracker::BeginDefinitions(uint64_t count) {
@@ -347,6 +389,7 @@ void ResponseTracker::EndDefinitions() {
     return;
   }
   if (pending_columns_ > 0) {
+    if (cache_metadata()) BeginColumnFingerprint();
     BeginDefinitions(std::exchange(pending_columns_, 0));
   } else {
     phase_ = Phase::kDone;

@@ -36,7 +36,10 @@ class ResponseTracker {
   // caps: the capabilities negotiated on this connection; CLIENT_DEPRECATE_EOF
   // and CLIENT_SESSION_TRACK change how responses end and how OK parses. With
   // MariaDB's progress capability, an ERR with code 0xFFFF is a progress
-  // report: consumed (to be forwarded) without ending the response.
+  // report: consumed (to be forwarded) without ending the response. With
+  // MariaDB's CACHE_METADATA, a column count carries a "metadata follows"
+  // byte, and a prepared statement's result skips its column definitions
+  // while they have not changed since the server last sent them.
   explicit ResponseTracker(Capabilities caps) : caps_(caps) {}
 
   // Starts following the response to `command`. For commands without a
@@ -77,6 +80,16 @@ class ResponseTracker {
   // consumed it, of the 4-byte statement id in COM_STMT_PREPARE_OK, so that
   // the caller can rewrite it in place before forwarding. Reset by every Feed.
   std::optional<size_t> prepare_id_offset() const { return prepare_id_offset_; }
+  // With CACHE_METADATA, for COM_STMT_PREPARE and COM_STMT_EXECUTE: a 64-bit
+  // fingerprint (FNV-1a) of the payloads of the column definitions this
+  // response carried, i.e. of the metadata the client now holds for the
+  // statement; nullopt when the response carried none (or without the
+  // capability). For an execute only the first result set counts.
+  const std::optional<uint64_t>& columns_fingerprint() const { return columns_fingerprint_; }
+  // With CACHE_METADATA: the first result set of this response came without
+  // its column definitions (the server takes the client's cached ones to be
+  // current). Set once its column count was consumed.
+  bool metadata_skipped() const { return metadata_skipped_; }
   // Offsets, within the `data` of the last Feed call, of the frame headers of
   // OK packets that carry info or session-state data after their warnings.
   // A proxy whose client did not negotiate CLIENT_SESSION_TRACK rewrites them.
@@ -91,6 +104,9 @@ class ResponseTracker {
   std::optional<StmtPrepareOk> prepare_ok_;
   std::optional<size_t> prepare_id_offset_;
   std::vector<size_t> tracked_ok_offsets_;
+  std::optional<uint64_t> columns_fingerprint_;
+  bool metadata_skipped_ = false;
+  bool first_result_ = true;  // Is the next column count the response's first?
 
   // Which packet the tracker expects next.
   enum class Phase : uint8_t {
@@ -142,6 +158,9 @@ class ResponseTracker {
   void OnSkippedPacketEnd();
   void BeginDefinitions(uint64_t count);
   void EndDefinitions();
+  bool cache_metadata() const { return (caps_ & capability::kMariaDbCacheMetadata) != 0; }
+  // Starts fingerprinting the column definitions that follow.
+  void BeginColumnFingerprint();
 
   Command command_ = Command::kSleep;
   Phase phase_ = Phase::kDone;
@@ -150,6 +169,7 @@ class ResponseTracker {
   uint32_t skip_left_ = 0;      // Payload bytes of the current frame still to skip.
   uint64_t definitions_left_ = 0;
   uint16_t pending_columns_ = 0;  // COM_STMT_PREPARE: column definitions after the parameters.
+  bool fingerprinting_ = false;   // Are the definitions being skipped hashed into columns_fingerprint_?
 };
 
 }  // namespace cutover::protocol

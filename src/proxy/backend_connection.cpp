@@ -237,8 +237,17 @@ awaitable<Result<std::optional<std::string>>> BackendConnection::QueryValue(std:
   if (!columns || *columns != 1 || head->payload[0] == kOkHeader) {
     co_return Fail(Error::Malformed(fmt::format("{}: '{}' did not answer with one column", peer_, sql)));
   }
+  // With CACHE_METADATA a flag says whether the definition follows (always,
+  // for a text result).
+  bool definition_follows = true;
+  if (capabilities_ & capability::kMariaDbCacheMetadata) {
+    auto follows = count_in.U8();
+    definition_follows = !follows || *follows != 0;
+  }
   // The column definition, then an EOF unless CLIENT_DEPRECATE_EOF.
-  for (int i = (capabilities_ & capability::kDeprecateEof) ? 1 : 0; i < 2; ++i) {
+  const int from = definition_follows ? 0 : 1;
+  const int to = (capabilities_ & capability::kDeprecateEof) ? 1 : 2;
+  for (int i = from; i < to; ++i) {
     auto skipped = co_await ReadReply(kMaxPayload);
     if (!skipped) co_return Fail(skipped.error());
   }

@@ -36,7 +36,7 @@ inline constexpr protocol::Capabilities kForwardableCapabilities = [] {
          kIgnoreSpace | kProtocol41 | kInteractive | kIgnoreSigpipe | kTransactions | kReserved |
          kSecureConnection | kMultiStatements | kMultiResults | kPsMultiResults | kPluginAuth |
          kConnectAttrs | kPluginAuthLenencData | kSessionTrack | kDeprecateEof | kMariaDbProgress |
-         kMariaDbStmtBulkOperations | kMariaDbExtendedMetadata;
+         kMariaDbStmtBulkOperations | kMariaDbExtendedMetadata | kMariaDbCacheMetadata;
 }();
 
 // What the proxy's greeting offers clients when the primary's greeting had

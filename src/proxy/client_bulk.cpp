@@ -44,7 +44,8 @@ awaitable<Status> ClientSession::ForwardRebuilt(ByteView payload, Command comman
     co_return co_await BackendLost(st.error(), false);
   }
   if (auto st = co_await RelayResponse(command); !st) co_return st;
-  co_return co_await AfterResponse();
+  const bool ask_server = TakeResponse();
+  co_return co_await AfterResponse(ask_server);
 }
 
 }  // namespace cutover::proxy

@@ -122,7 +122,7 @@ std::string ClientSession::BusyReason() const {
 awaitable<Status> ClientSession::WaitAtGate(Phase phase) {
   const Phase before = phase_;
   phase_ = phase;
-  while (worker_.shared().paused.load(std::memory_order_relaxed) || moving_) {
+  while (AtGate()) {
     co_await worker_.WaitGate();
   }
   phase_ = before;
@@ -134,8 +134,14 @@ awaitable<Status> ClientSession::CommandLoop() {
   for (;;) {
     phase_ = Phase::kIdle;
     client_buffer_.ShrinkIfLarge();
-    if (auto st = co_await ReadAtLeast(client_, client_buffer_, kFrameHeaderSize, peer_); !st) {
-      co_return Fail(Error::Cancelled(st.error().message()));  // the client went away
+    // The per-command path reads and waits inline (ReadSomeOp, AtGate,
+    // TakeResponse) rather than through coroutine calls: each frame costs CPU
+    // that the server and the clients need on the same cores.
+    while (client_buffer_.size() < kFrameHeaderSize) {
+      auto got = co_await ReadSomeOp(client_, client_buffer_);
+      if (auto st = Received(client_buffer_, got, peer_); !st) {
+        co_return Fail(Error::Cancelled(st.error().message()));  // the client went away
+      }
     }
     const FrameHeader header = ParseFrameHeader(client_buffer_.data());
     if (header.sequence_id != 0 || header.payload_length == 0) {
@@ -152,13 +158,15 @@ awaitable<Status> ClientSession::CommandLoop() {
     // first bytes (enough for the command and a statement id).
     const bool whole = header.payload_length < kMaxFramePayload;
     const size_t need = kFrameHeaderSize + (whole ? header.payload_length : 5);
-    if (auto st = co_await ReadAtLeast(client_, client_buffer_, need, peer_); !st) {
-      co_return Fail(Error::Cancelled(st.error().message()));
+    if (client_buffer_.size() < need) {
+      if (auto st = co_await ReadAtLeast(client_, client_buffer_, need, peer_); !st) {
+        co_return Fail(Error::Cancelled(st.error().message()));
+      }
     }
     packet_size_ = whole ? need : 0;
     const auto command = static_cast<Command>(client_buffer_.data()[kFrameHeaderSize]);
     if (command == Command::kQuit) co_return Fail(Error::Cancelled(peer_ + " quit"));
-    if (!in_transaction_) {
+    if (!in_transaction_ && AtGate()) {
       if (auto st = co_await WaitAtGate(Phase::kHeld); !st) co_return st;
     }
     if (doom_message_) {
@@ -205,14 +213,22 @@ void ClientSession::TrackQuery() {
 }
 
 awaitable<Status> ClientSession::Forward(Command command) {
-  if (auto st = co_await SendClientPacket(); !st) co_return co_await BackendLost(st.error(), false);
+  // The fast path: the backend's socket takes the whole packet at once.
+  ByteView unsent = client_buffer_.readable().first(packet_size_);
+  if (packet_size_ > 0 && WriteNow(backend_->stream(), unsent)) {
+    client_buffer_.Consume(packet_size_);
+  } else if (auto st = co_await SendClientPacket(unsent); !st) {
+    co_return co_await BackendLost(st.error(), false);
+  }
   if (auto st = co_await RelayResponse(command); !st) co_return st;
-  co_return co_await AfterResponse();
+  const bool ask_server = TakeResponse();
+  if (!ask_server && !tracking_query_) co_return Status{};
+  co_return co_await AfterResponse(ask_server);
 }
 
-awaitable<Status> ClientSession::SendClientPacket() {
+awaitable<Status> ClientSession::SendClientPacket(ByteView unsent) {
   if (packet_size_ == 0) co_return co_await StreamFrames(false);
-  auto st = co_await WriteAll(backend_->stream(), client_buffer_.readable().first(packet_size_), backend_->peer());
+  auto st = co_await WriteAll(backend_->stream(), unsent, backend_->peer());
   client_buffer_.Consume(packet_size_);
   co_return st;
 }
@@ -254,6 +270,7 @@ awaitable<Status> ClientSession::RelayResponse(Command command) {
   IoBuffer& buf = backend_->buffer();
   tracker.Start(command);
   bool started = false;
+  std::optional<uint32_t> prepared;  // the client id of a statement this response prepared
   while (!tracker.done()) {
     auto n = tracker.Feed(buf.readable());
     if (!n) {
@@ -265,6 +282,11 @@ awaitable<Status> ClientSession::RelayResponse(Command command) {
       const uint32_t client_id = state_.AddStatement(
           PreparedStatement{std::move(pending_prepare_sql_), ok.statement_id, ok.num_params, ok.num_columns});
       StoreU32(buf.data() + *offset, client_id);
+      prepared = client_id;
+    }
+    if (!started && executing_ && executing_->columns_unconfirmed && tracker.metadata_skipped()) {
+      buf.Consume(*n);
+      co_return co_await RefuseStaleColumns();
     }
     if (*n > 0) {
       started = true;
@@ -273,8 +295,10 @@ awaitable<Status> ClientSession::RelayResponse(Command command) {
       const bool rewrite =
           !tracker.tracked_ok_offsets().empty() && (!client_tracks || state_.client_tracking().has_value());
       const Bytes rewritten = rewrite ? RewriteOks(chunk, tracker.tracked_ok_offsets(), client_tracks, state_) : Bytes();
-      const ByteView out = rewrite ? ByteView(rewritten) : chunk;
-      if (auto st = co_await WriteAll(client_, out, peer_); !st) co_return st;
+      ByteView out = rewrite ? ByteView(rewritten) : chunk;
+      if (!WriteNow(client_, out)) {
+        if (auto st = co_await WriteAll(client_, out, peer_); !st) co_return st;
+      }
       buf.Consume(*n);
     }
     if (tracker.done()) break;
@@ -283,26 +307,65 @@ awaitable<Status> ClientSession::RelayResponse(Command command) {
       tracker.LocalInfileSent();
       continue;
     }
-    if (auto st = co_await ReadSome(backend_->stream(), buf, backend_->peer()); !st) {
-      co_return co_await BackendLost(st.error(), started);
-    }
+    auto got = co_await ReadSomeOp(backend_->stream(), buf);
+    if (auto st = Received(buf, got, backend_->peer()); !st) co_return co_await BackendLost(st.error(), started);
   }
+  if (PreparedStatement* statement = prepared ? state_.FindStatement(*prepared) : nullptr) NoteClientColumns(*statement);
   buf.ShrinkIfLarge();
   co_return Status{};
 }
 
-awaitable<Status> ClientSession::AfterResponse() {
+void ClientSession::NoteClientColumns(PreparedStatement& statement) {
+  if (const auto& fingerprint = backend_->tracker().columns_fingerprint()) {
+    statement.client_columns = fingerprint;
+    statement.columns_unconfirmed = false;
+  }
+}
+
+// The response's server skipped the column definitions of a statement whose
+// columns, since the session moved to it, differ from those the client holds
+// (DDL on the new server before the move). Forwarding it would have the client
+// read rows with the wrong columns: the response is read to its end and
+// dropped, the client gets an error, and the session closes.
+awaitable<Status> ClientSession::RefuseStaleColumns() {
+  ResponseTracker& tracker = backend_->tracker();
+  IoBuffer& buf = backend_->buffer();
+  while (!tracker.done()) {
+    auto n = tracker.Feed(buf.readable());
+    if (!n) {
+      const Error error = n.error().WithContext(backend_->peer());
+      co_return co_await BackendLost(error, false);
+    }
+    buf.Consume(*n);
+    if (tracker.done()) break;
+    auto got = co_await ReadSomeOp(backend_->stream(), buf);
+    if (auto st = Received(buf, got, backend_->peer()); !st) co_return co_await BackendLost(st.error(), false);
+  }
+  const std::string message =
+      "cutover: this session was closed because, since it moved to another server, a prepared statement's result "
+      "columns are not the ones this client holds (DDL changed them); reconnect and prepare it again";
+  spdlog::warn("session {} ({}): {}", id_, user_, message);
+  co_await SendError(server_error::kConnectionKilled, "70100", message, 1);
+  co_return Fail(Error::Cancelled(peer_ + ": " + message));
+}
+
+bool ClientSession::TakeResponse() {
   const ResponseTracker& tracker = backend_->tracker();
   for (const auto& changes : tracker.session_changes()) state_.ApplyChanges(changes);
-  if (!tracker.error()) {
-    status_flags_ = tracker.status_flags();
-  } else if (in_transaction_ || !(status_flags_ & status::kAutocommit)) {
-    // An ERR carries no status flags, and an error can end a transaction
-    // (deadlock) or leave it open (duplicate key): ask the server.
+  // An ERR carries no status flags, and an error can end a transaction
+  // (deadlock) or leave it open (duplicate key): the server is asked then.
+  if (tracker.error()) return in_transaction_ || !(status_flags_ & status::kAutocommit);
+  status_flags_ = tracker.status_flags();
+  in_transaction_ = status_flags_ & status::kInTrans;
+  return false;
+}
+
+awaitable<Status> ClientSession::AfterResponse(bool ask_server) {
+  if (ask_server) {
     if (auto st = co_await backend_->Ping(); !st) co_return co_await BackendLost(st.error(), true);
     status_flags_ = backend_->status_flags();
+    in_transaction_ = status_flags_ & status::kInTrans;
   }
-  in_transaction_ = status_flags_ & status::kInTrans;
   if (tracking_query_) {
     tracking_query_ = false;
     co_return co_await FollowClientTracking();
@@ -345,11 +408,21 @@ awaitable<Status> ClientSession::HandleStatementCommand(Command command) {
       state_.RemoveStatement(client_id);
       break;
     case Command::kStmtExecute:
-      if (statement) co_return co_await HandleExecute(*statement);
-      break;
-    case Command::kStmtBulkExecute:
-      if (statement) co_return co_await HandleBulkExecute(*statement);
-      break;
+    case Command::kStmtBulkExecute: {
+      if (!statement) break;
+      executing_ = statement;
+      Status st;
+      if (command == Command::kStmtExecute) {
+        auto executed = co_await HandleExecute(*statement);
+        st = std::move(executed);
+      } else {
+        auto executed = co_await HandleBulkExecute(*statement);
+        st = std::move(executed);
+      }
+      executing_ = nullptr;
+      if (st) NoteClientColumns(*statement);
+      co_return st;
+    }
     case Command::kStmtReset:
       if (statement) state_.SetCursorOpen(*statement, false);
       break;

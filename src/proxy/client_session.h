@@ -116,6 +116,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     std::map<std::string, std::string> variables;
     bool multi_statements = false;
     std::unordered_map<uint32_t, uint32_t> statements;  // client id -> id on this backend
+    // With CACHE_METADATA: the fingerprint of the result columns each
+    // statement's prepare here reported (ResponseTracker::columns_fingerprint).
+    std::unordered_map<uint32_t, std::optional<uint64_t>> columns;
   };
 
   // session_move.cpp
@@ -129,16 +132,30 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<Status> CommandLoop();
   awaitable<Status> HandleCommand(protocol::Command command);
   awaitable<Status> Forward(protocol::Command command);
+  // Must the next command wait (the proxy is paused or the session moving)?
+  bool AtGate() const { return worker_.shared().paused.load(std::memory_order_relaxed) || moving_; }
   awaitable<Status> WaitAtGate(Phase phase);
-  awaitable<Status> SendClientPacket();
+  // Sends the client's packet on: `unsent`, the part of a whole packet still
+  // to write, or (packet_size_ == 0) a large packet's frames as they arrive.
+  awaitable<Status> SendClientPacket(ByteView unsent);
   // Copies (or, with !to_backend, discards) client frames as they arrive.
   awaitable<Status> StreamFrames(bool until_empty_packet, bool to_backend = true);
   awaitable<Status> RelayResponse(protocol::Command command);
-  awaitable<Status> AfterResponse();
+  // Takes in what the response said of the session (changes, status flags).
+  // True when that is not enough: an error's effect on the transaction must
+  // be asked of the server (AfterResponse(true)).
+  bool TakeResponse();
+  // The I/O a response may need after it: asking the server for the status
+  // flags, following a change of session_track_system_variables.
+  awaitable<Status> AfterResponse(bool ask_server);
   awaitable<Status> FollowClientTracking();
   awaitable<Status> HandlePrepare();
   awaitable<Status> HandleStatementCommand(protocol::Command command);
   awaitable<Status> HandleExecute(PreparedStatement& statement);
+  // Records the column definitions the response just relayed gave the client
+  // for `statement`, if it carried any.
+  void NoteClientColumns(PreparedStatement& statement);
+  awaitable<Status> RefuseStaleColumns();
   // Sends `payload` in place of the client's packet (consumed), and relays the answer.
   // REQUIRES: packet_size_ > 0.
   awaitable<Status> ForwardRebuilt(ByteView payload, protocol::Command command);
@@ -180,6 +197,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::optional<std::string> doom_message_;
   bool moving_ = false;              // Is a PrepareMove not yet committed or aborted?
   std::string pending_prepare_sql_;  // text of the COM_STMT_PREPARE in flight
+  PreparedStatement* executing_ = nullptr;  // the statement of the COM_STMT_(BULK_)EXECUTE in flight
   bool tracking_query_ = false;      // Does the COM_QUERY in flight name session_track_system_variables?
 };
 

@@ -95,6 +95,7 @@ awaitable<Status> ClientSession::SyncMirror(Mirror& mirror) {
       co_return Fail(prepared.error().WithContext(fmt::format("re-preparing statement {}", client_id)));
     }
     mirror.statements[client_id] = prepared->statement_id;
+    mirror.columns[client_id] = backend.tracker().columns_fingerprint();
   }
   const auto own = state_.variables().find("lock_wait_timeout");
   const std::string restore = own == state_.variables().end()
@@ -143,6 +144,11 @@ void ClientSession::CommitMove() {
     if (PreparedStatement* s = state_.FindStatement(client_id)) {
       s->backend_id = backend_id;
       s->backend_has_types = false;
+      // The new server last sent the columns of its prepare: unless the
+      // client holds the same, the first execute must prove them (see
+      // RelayResponse).
+      const auto columns = pending_->columns.find(client_id);
+      s->columns_unconfirmed = columns != pending_->columns.end() && columns->second != s->client_columns;
     }
   }
   pending_.reset();

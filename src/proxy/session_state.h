@@ -48,6 +48,14 @@ struct PreparedStatement {
   Bytes param_types;             // types of the last execute that bound them (2 bytes per param)
   bool backend_has_types = false;  // Has the current backend seen param_types?
   bool cursor_open = false;
+  // With MariaDB's CACHE_METADATA: the fingerprint of the column definitions
+  // the client holds for the statement (ResponseTracker::columns_fingerprint),
+  // from its prepare or the last execute that carried them; nullopt: none.
+  std::optional<uint64_t> client_columns;
+  // Set by a move when the new server's prepare reported other columns than
+  // the client holds: if that server's execute skips them, the client would
+  // read rows with columns that are not theirs (RelayResponse refuses it).
+  bool columns_unconfirmed = false;
 };
 
 class SessionState {

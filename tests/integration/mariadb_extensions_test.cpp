@@ -1,9 +1,12 @@
 // MariaDB's protocol extensions through the proxy, from Connector/C: bulk
 // execute (array binding) inserting, updating and deleting, with RETURNING,
-// right after a session moved to another server; and the progress reports of
-// an ALTER TABLE reaching the client that asked for them.
+// right after a session moved to another server; the progress reports of an
+// ALTER TABLE reaching the client that asked for them; and the metadata cache
+// (CACHE_METADATA), before and after a move.
+#include <errmsg.h>
 #include <mysql.h>
 
+#include <array>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -88,6 +91,70 @@ class BulkStatement {
   std::vector<MYSQL_BIND> binds_;
 };
 
+// A prepared statement of one INT parameter whose result rows are read as
+// text, for the CACHE_METADATA tests.
+class SelectStatement {
+ public:
+  SelectStatement(MYSQL* mysql, const std::string& sql) : stmt_(mysql_stmt_init(mysql)) {
+    prepared_ = mysql_stmt_prepare(stmt_, sql.data(), sql.size()) == 0;
+  }
+  ~SelectStatement() { mysql_stmt_close(stmt_); }
+  SelectStatement(const SelectStatement&) = delete;
+  SelectStatement& operator=(const SelectStatement&) = delete;
+
+  bool prepared() const { return prepared_; }
+  std::string error() { return fmt::format("{} {}", mysql_stmt_errno(stmt_), mysql_stmt_error(stmt_)); }
+
+  // Executes with `id` and returns the rows as "a|b;c|d" (columns as the
+  // client's metadata says), or "ERR <errno> <message>".
+  std::string Run(int id) {
+    MYSQL_BIND param{};
+    param.buffer_type = MYSQL_TYPE_LONG;
+    param.buffer = &id;
+    if (mysql_stmt_bind_param(stmt_, &param) != 0 || !Bound() || mysql_stmt_execute(stmt_) != 0) {
+      const std::string failed = "ERR " + error();
+      mysql_stmt_reset(stmt_);  // drops a result left unread, so the connection goes on
+      return failed;
+    }
+    std::string out;
+    int rc;
+    while ((rc = mysql_stmt_fetch(stmt_)) == 0) {
+      if (!out.empty()) out += ";";
+      for (size_t i = 0; i < values_.size(); ++i) {
+        if (i) out += "|";
+        out += nulls_[i] ? std::string("NULL") : std::string(values_[i].data(), lengths_[i]);
+      }
+    }
+    if (rc != MYSQL_NO_DATA) return "ERR " + error();
+    return out;
+  }
+
+ private:
+  // Binds a text buffer to each column the statement has now.
+  bool Bound() {
+    const unsigned columns = mysql_stmt_field_count(stmt_);
+    values_.assign(columns, {});
+    lengths_.assign(columns, 0);
+    nulls_.assign(columns, 0);
+    result_.assign(columns, MYSQL_BIND{});
+    for (unsigned i = 0; i < columns; ++i) {
+      result_[i].buffer_type = MYSQL_TYPE_STRING;
+      result_[i].buffer = values_[i].data();
+      result_[i].buffer_length = values_[i].size();
+      result_[i].length = &lengths_[i];
+      result_[i].is_null = &nulls_[i];
+    }
+    return columns == 0 || mysql_stmt_bind_result(stmt_, result_.data()) == 0;
+  }
+
+  MYSQL_STMT* stmt_;
+  bool prepared_ = false;
+  std::vector<std::array<char, 64>> values_;
+  std::vector<unsigned long> lengths_;
+  std::vector<my_bool> nulls_;
+  std::vector<MYSQL_BIND> result_;
+};
+
 // The MariaDB extended capabilities the proxy's greeting offered the client.
 unsigned long long ExtendedServerCapabilities(MYSQL* mysql) {
   unsigned long long caps = 0;
@@ -96,6 +163,35 @@ unsigned long long ExtendedServerCapabilities(MYSQL* mysql) {
 }
 
 class MariaDbExtensionsTest : public ProxyTest {};
+
+// With CACHE_METADATA the server sends a statement's column definitions on
+// execute only when they changed; the proxy carries the capability, so a
+// point select's answer is a quarter smaller, and follows the change.
+TEST_F(MariaDbExtensionsTest, CachedMetadataSkipsDefinitionsAndFollowsAChange) {
+  StartProxy(DefaultConfig());
+  CClient c(proxy_->listen_port());
+  ASSERT_TRUE(c.connected()) << c.error();
+  ASSERT_TRUE(ExtendedServerCapabilities(c.get()) & (MARIADB_CLIENT_CACHE_METADATA >> 32));
+  ASSERT_EQ(c.Query("CREATE TABLE cm (id INT PRIMARY KEY, v VARCHAR(20))"), "");
+  ASSERT_EQ(c.Query("INSERT INTO cm VALUES (1, 'one'), (2, 'two')"), "");
+  SelectStatement select(c.get(), "SELECT * FROM cm WHERE id = ?");
+  ASSERT_TRUE(select.prepared()) << select.error();
+  EXPECT_EQ(select.Run(1), "1|one");
+  EXPECT_EQ(select.Run(2), "2|two");
+  // The server sees the change and sends the new definitions: Connector/C
+  // then refuses the old result binding (CR_NEW_STMT_METADATA), as it does
+  // straight against the server; a new statement reads three columns.
+  ASSERT_EQ(c.Query("ALTER TABLE cm ADD COLUMN w INT DEFAULT 7"), "");
+  EXPECT_EQ(select.Run(1).substr(0, 8), fmt::format("ERR {}", CR_NEW_STMT_METADATA));
+  SelectStatement again(c.get(), "SELECT * FROM cm WHERE id = ?");
+  ASSERT_TRUE(again.prepared()) << again.error();
+  EXPECT_EQ(again.Run(2), "2|two|7");
+  EXPECT_EQ(again.Run(1), "1|one|7");
+  // The proxy's own queries read text results with the flag byte too: here it
+  // reads the list the client narrowed back (QueryValue) and widens it again.
+  ASSERT_EQ(c.Query("SET SESSION session_track_system_variables = 'autocommit'"), "");
+  EXPECT_EQ(c.Query("SELECT @@session_track_system_variables"), "*");
+}
 
 // Libmariadb refuses arrays ("Bulk operation" not supported) unless the
 // server offers STMT_BULK_OPERATIONS, so each bulk here really went as
@@ -107,7 +203,7 @@ TEST_F(MariaDbExtensionsTest, BulkInsertUpdateAndDeleteWithArrays) {
   const unsigned long long caps = ExtendedServerCapabilities(c.get());
   EXPECT_TRUE(caps & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) << caps;
   EXPECT_TRUE(caps & (MARIADB_CLIENT_PROGRESS >> 32)) << caps;
-  EXPECT_FALSE(caps & (MARIADB_CLIENT_CACHE_METADATA >> 32)) << caps;  // not carried: README
+  EXPECT_TRUE(caps & (MARIADB_CLIENT_CACHE_METADATA >> 32)) << caps;
   ASSERT_EQ(c.Query("CREATE TABLE bk (id INT PRIMARY KEY, v VARCHAR(20))"), "");
 
   BulkStatement insert(c.get(), "INSERT INTO bk VALUES (?, ?)");
@@ -194,6 +290,64 @@ TEST_F(MariaDbExtensionsTest, ProgressReportsOfAnAlterTableReachTheClient) {
 // binding again: libmariadb sends no parameter types, which the new server's
 // statement never got; the proxy sends the ones it recorded.
 class MariaDbExtensionsMoveTest : public ProxyAndTargetTest {};
+
+// After a move, the new server's re-prepared statement sends no definitions
+// on its first execute (it sent them to the proxy at prepare): the client's
+// cached ones stand, which is right while the columns are the same.
+TEST_F(MariaDbExtensionsMoveTest, CachedMetadataStatementsRunOnAfterAMove) {
+  StartProxy(DefaultConfig());
+  CClient c(proxy_->listen_port());
+  ASSERT_TRUE(c.connected()) << c.error();
+  const std::string create = "CREATE TABLE IF NOT EXISTS app.cmv (id INT PRIMARY KEY, v VARCHAR(20))";
+  ASSERT_EQ(c.Query(create), "");
+  ASSERT_EQ(c.Query("INSERT INTO cmv VALUES (1, 'source')"), "");
+  auto target_root = target_->ConnectRoot();
+  ASSERT_TRUE(target_root) << target_root.error().message();
+  ASSERT_TRUE(target_root->Execute(create));
+  ASSERT_TRUE(target_root->Execute("INSERT INTO app.cmv VALUES (1, 'target')"));
+
+  SelectStatement select(c.get(), "SELECT id, v, @@server_id FROM cmv WHERE id = ?");
+  ASSERT_TRUE(select.prepared()) << select.error();
+  EXPECT_EQ(select.Run(1), "1|source|1");
+  MoveEverySessionToTarget();
+  EXPECT_EQ(select.Run(1), "1|target|2");
+  EXPECT_EQ(select.Run(1), "1|target|2");
+}
+
+// The other case: the columns changed (DDL) after the client last received
+// them, and the new server re-prepared the statement with the new ones. Its
+// execute sends no definitions, and the client would decode the new rows with
+// the old ones; the proxy refuses that answer: the client gets an error and
+// the session closes. Other sessions go on.
+TEST_F(MariaDbExtensionsMoveTest, StatementWhoseColumnsChangedBeforeTheMoveClosesItsSessionWithAClearError) {
+  StartProxy(DefaultConfig());
+  const std::string create = "CREATE TABLE IF NOT EXISTS app.cmd (id INT PRIMARY KEY, v VARCHAR(20))";
+  auto target_root = target_->ConnectRoot();
+  ASSERT_TRUE(target_root) << target_root.error().message();
+  ASSERT_TRUE(target_root->Execute(create));
+  ASSERT_TRUE(target_root->Execute("INSERT INTO app.cmd VALUES (1, 'target')"));
+  CClient stale(proxy_->listen_port());
+  CClient fine(proxy_->listen_port());
+  ASSERT_TRUE(stale.connected()) << stale.error();
+  ASSERT_TRUE(fine.connected()) << fine.error();
+  ASSERT_EQ(stale.Query(create), "");
+  ASSERT_EQ(stale.Query("INSERT INTO cmd VALUES (1, 'source')"), "");
+
+  SelectStatement changed(stale.get(), "SELECT * FROM cmd WHERE id = ?");
+  ASSERT_TRUE(changed.prepared()) << changed.error();
+  EXPECT_EQ(changed.Run(1), "1|source");
+  SelectStatement unchanged(fine.get(), "SELECT v FROM cmd WHERE id = ?");
+  ASSERT_TRUE(unchanged.prepared()) << unchanged.error();
+  EXPECT_EQ(unchanged.Run(1), "source");
+  // On the new server only, so the old one never tells the client.
+  ASSERT_TRUE(target_root->Execute("ALTER TABLE app.cmd ADD COLUMN w INT DEFAULT 7"));
+
+  MoveEverySessionToTarget(/*moved=*/2);
+  EXPECT_EQ(unchanged.Run(1), "target");
+  const std::string refused = changed.Run(1);
+  EXPECT_NE(refused.find("result columns are not the ones this client holds"), std::string::npos) << refused;
+  EXPECT_NE(stale.Query("SELECT 1"), "1");  // closed
+}
 
 TEST_F(MariaDbExtensionsMoveTest, BulkRightAfterAMoveWithoutRebinding) {
   StartProxy(DefaultConfig());

@@ -805,5 +805,125 @@ TEST(ResponseTrackerTest, MalformedResponsesAreRejected) {
   }
 }
 
+
+// ---- MariaDB CACHE_METADATA -------------------------------------------------
+
+// The column definition of `c CHAR(120)` in sbtest1, as MariaDB 10.11 sends it
+// in both a prepare response and an execute response (captured with strace).
+const Bytes kCharColumn =
+    FromHex("03646566067362746573740773627465737431077362746573743101630163000c2d00e0010000fe0100000000");
+
+// A binary result of that column: column count (with the "metadata follows"
+// byte when `cache`), the definition when `follows`, the EOFs unless `deof`,
+// one row and the terminator.
+Bytes ExecuteResult(bool cache, bool follows, bool deof) {
+  Bytes out;
+  uint8_t seq = 1;
+  AppendFrame(out, cache ? FromHex(follows ? "0101" : "0100") : FromHex("01"), seq++);
+  if (follows) AppendFrame(out, kCharColumn, seq++);
+  if (!deof) AppendFrame(out, FromHex("fe00000200"), seq++);
+  AppendFrame(out, FromHex("0000026162"), seq++);  // a binary row: header, null bitmap, "ab"
+  AppendFrame(out, deof ? FromHex("fe000002000000") : FromHex("fe00000200"), seq++);
+  return out;
+}
+
+// COM_STMT_PREPARE_OK of one column and one parameter, the parameter's
+// definition, then the column's, with their EOFs unless `deof`.
+Bytes PrepareResult(bool deof) {
+  Bytes out;
+  uint8_t seq = 1;
+  AppendFrame(out, FromHex("000700000001000100000000"), seq++);
+  AppendFrame(out, FromHex("03646566000000013f00000c3f0000000000068000000000"), seq++);
+  if (!deof) AppendFrame(out, FromHex("fe00000200"), seq++);
+  AppendFrame(out, kCharColumn, seq++);
+  if (!deof) AppendFrame(out, FromHex("fe00000200"), seq++);
+  return out;
+}
+
+uint64_t Fnv1a(ByteView bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (uint8_t b : bytes) h = (h ^ b) * 1099511628211ull;
+  return h;
+}
+
+// Every split of `response` in two gives the same outcome and fingerprint as feeding it whole.
+void ExpectSameAtEveryCut(Capabilities caps, Command command, const Bytes& response,
+                          const std::optional<uint64_t>& fingerprint) {
+  for (size_t cut = 1; cut < response.size(); ++cut) {
+    ResponseTracker t(caps);
+    Outcome o = Drive(t, command, response, {cut, response.size()});
+    ASSERT_EQ(o.failure, "") << "cut " << cut;
+    ASSERT_TRUE(o.done) << "cut " << cut;
+    ASSERT_EQ(t.columns_fingerprint(), fingerprint) << "cut " << cut;
+  }
+}
+
+TEST(ResponseTrackerTest, CachedMetadataSkippedByTheServerEndsTheDefinitions) {
+  for (bool deof : {false, true}) {
+    SCOPED_TRACE(deof ? "deprecate eof" : "eof");
+    const Capabilities caps = (deof ? kCapsDeprecateEof : kCaps) | capability::kMariaDbCacheMetadata;
+    const Bytes response = ExecuteResult(/*cache=*/true, /*follows=*/false, deof);
+    ResponseTracker t(caps);
+    Outcome o = Drive(t, Command::kStmtExecute, response, {response.size()});
+    EXPECT_EQ(o.failure, "");
+    EXPECT_TRUE(o.done);
+    EXPECT_EQ(o.consumed, response.size());
+    EXPECT_EQ(t.columns_fingerprint(), std::nullopt);  // the client's cache stands
+    EXPECT_TRUE(t.metadata_skipped());
+    ExpectSameAtEveryCut(caps, Command::kStmtExecute, response, std::nullopt);
+  }
+}
+
+TEST(ResponseTrackerTest, MetadataSentAgainIsFingerprintedLikeThePrepareThatSentItFirst) {
+  for (bool deof : {false, true}) {
+    SCOPED_TRACE(deof ? "deprecate eof" : "eof");
+    const Capabilities caps = (deof ? kCapsDeprecateEof : kCaps) | capability::kMariaDbCacheMetadata;
+    const uint64_t expected = Fnv1a(kCharColumn);
+
+    const Bytes prepare = PrepareResult(deof);
+    ResponseTracker t(caps);
+    Outcome o = Drive(t, Command::kStmtPrepare, prepare, {prepare.size()});
+    ASSERT_EQ(o.failure, "");
+    EXPECT_TRUE(o.done);
+    EXPECT_EQ(t.columns_fingerprint(), expected);  // the column, not the parameter
+    ExpectSameAtEveryCut(caps, Command::kStmtPrepare, prepare, expected);
+
+    const Bytes execute = ExecuteResult(/*cache=*/true, /*follows=*/true, deof);
+    o = Drive(t, Command::kStmtExecute, execute, {execute.size()});
+    ASSERT_EQ(o.failure, "");
+    EXPECT_TRUE(o.done);
+    EXPECT_EQ(t.columns_fingerprint(), expected);
+    EXPECT_FALSE(t.metadata_skipped());
+    ExpectSameAtEveryCut(caps, Command::kStmtExecute, execute, expected);
+
+    // A text result's definitions are not a statement's metadata.
+    o = Drive(t, Command::kQuery, execute, {execute.size()});
+    EXPECT_TRUE(o.done);
+    EXPECT_EQ(t.columns_fingerprint(), std::nullopt);
+  }
+}
+
+TEST(ResponseTrackerTest, WithoutCacheMetadataThereIsNoFlagByteAndNoFingerprint) {
+  const Bytes plain = ExecuteResult(/*cache=*/false, /*follows=*/true, /*deof=*/true);
+  ResponseTracker t(kCapsDeprecateEof);
+  Outcome o = Drive(t, Command::kStmtExecute, plain, {plain.size()});
+  EXPECT_EQ(o.failure, "");
+  EXPECT_TRUE(o.done);
+  EXPECT_EQ(t.columns_fingerprint(), std::nullopt);
+  // A flag byte the connection did not negotiate is a broken column count.
+  const Bytes flagged = ExecuteResult(/*cache=*/true, /*follows=*/true, /*deof=*/true);
+  EXPECT_NE(DriveWhole(kCapsDeprecateEof, Command::kStmtExecute, flagged).failure, "");
+}
+
+TEST(ResponseTrackerTest, MalformedMetadataFollowsBytesAreRejected) {
+  const Capabilities caps = kCapsDeprecateEof | capability::kMariaDbCacheMetadata;
+  for (std::string_view count : {"01", "0102", "010100"}) {  // missing, not 0 or 1, trailing byte
+    Bytes response;
+    AppendFrame(response, FromHex(count), 1);
+    AppendFrame(response, FromHex("fe000002000000"), 2);
+    EXPECT_NE(DriveWhole(caps, Command::kStmtExecute, response).failure, "") << count;
+  }
+}
+
 }  // namespace
 }  // namespace cutover::protocol

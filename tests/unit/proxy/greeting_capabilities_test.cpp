@@ -15,7 +15,8 @@ constexpr protocol::Capabilities kMariaDb1011 = 0x81fff7feull | (0x1dull << 32);
 TEST(GreetingCapabilitiesTest, MariaDbServerOffersTheExtensionsTheProxyCarries) {
   const protocol::Capabilities caps = GreetingCapabilities(kMariaDb1011);
   EXPECT_FALSE(caps & kLongPassword);  // so that MariaDB clients send theirs
-  EXPECT_EQ(caps & kMariaDbExtended, kMariaDbProgress | kMariaDbStmtBulkOperations | kMariaDbExtendedMetadata);
+  EXPECT_EQ(caps & kMariaDbExtended,
+            kMariaDbProgress | kMariaDbStmtBulkOperations | kMariaDbExtendedMetadata | kMariaDbCacheMetadata);
   EXPECT_TRUE(caps & kSessionTrack);
   EXPECT_FALSE(caps & (kSsl | kCompress | kQueryAttributes | kOptionalResultsetMetadata));
 }
@@ -25,7 +26,7 @@ TEST(GreetingCapabilitiesTest, ServerWithoutExtensionsKeepsClientMysql) {
   EXPECT_EQ(GreetingCapabilities(mysql), kForwardableCapabilities & mysql);
   EXPECT_TRUE(GreetingCapabilities(mysql) & kLongPassword);
   // An older MariaDB with CLIENT_MYSQL clear but none of the carried extensions.
-  const protocol::Capabilities old = 0x81fff7feull | kMariaDbCacheMetadata;
+  const protocol::Capabilities old = 0x81fff7feull | kMariaDbComMulti;
   EXPECT_TRUE(GreetingCapabilities(old) & kLongPassword);
   EXPECT_EQ(GreetingCapabilities(old) & kMariaDbExtended, 0u);
 }
