@@ -118,6 +118,7 @@ fi
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 results_file="${1:-$here/last-run.tsv}"
+mkdir -p "$(dirname "$results_file")"
 
 SB_THREADS="${SB_THREADS:-16}"
 SB_TIME="${SB_TIME:-20}"
@@ -467,11 +468,14 @@ fi
 
 # --- runs --------------------------------------------------------------------
 raw="$workdir/runs.tsv"
-printf 'workload\tround\ttarget\ttps\tqps\tp95_ms\terrors\treconnects\tcpu_us_per_query\n' >"$raw"
+printf 'workload\tround\ttarget\ttps\tqps\tp95_ms\terrors\treconnects\tcpu_us_per_query\tuser_us_per_query\n' \
+  >"$raw"
 
-# The CPU time a process has used so far (all its threads), in clock ticks.
+# The CPU time a process has used so far (all its threads), in clock ticks:
+# "user system". The system part is mostly the kernel's loopback TCP work,
+# the same for every proxy; the user part is the proxy's own code.
 cpu_ticks() {  # cpu_ticks PID
-  awk '{ print $14 + $15 }' "/proc/$1/stat"
+  awk '{ print $14, $15 }' "/proc/$1/stat"
 }
 clock_ticks="$(getconf CLK_TCK)"
 
@@ -512,20 +516,21 @@ for w in "${workloads[@]}"; do
       fi
       out="$workdir/run-$w-$r-$t.log"
       pid="${target_pid[$t]}"
-      [[ -n $pid ]] && ticks_before="$(cpu_ticks "$pid")"
+      [[ -n $pid ]] && read -r user_before sys_before < <(cpu_ticks "$pid")
       (cd "$sb_dir" && "${sb[@]}" --time="$SB_TIME" run) >"$out" 2>&1 ||
         { tail -20 "$out"; die "sysbench $w against $t failed"; }
       if grep -q FATAL "$out"; then tail -20 "$out"; die "sysbench $w against $t reported FATAL"; fi
       read -r tps qps p95 errors reconnects queries < <(parse_sysbench "$out") || die "cannot parse $out"
-      cpu=""  # the direct target has no process of ours to measure
+      cpu="" user=""  # the direct target has no process of ours to measure
       if [[ -n $pid ]]; then
-        cpu="$(awk -v t="$(($(cpu_ticks "$pid") - ticks_before))" -v hz="$clock_ticks" -v q="$queries" \
-          'BEGIN { printf "%.2f", t * 1e6 / hz / q }')"
+        read -r user_after sys_after < <(cpu_ticks "$pid")
+        read -r cpu user < <(awk -v u="$((user_after - user_before))" -v s="$((sys_after - sys_before))" \
+          -v hz="$clock_ticks" -v q="$queries" 'BEGIN { printf "%.2f %.2f\n", (u + s) * 1e6 / hz / q, u * 1e6 / hz / q }')
       fi
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" "$t" "$tps" "$qps" "$p95" "$errors" "$reconnects" \
-        "$cpu" >>"$raw"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$r" "$t" "$tps" "$qps" "$p95" "$errors" "$reconnects" \
+        "$cpu" "$user" >>"$raw"
       log "[$run_no/$total_runs] $w round $r $t: tps=$tps qps=$qps p95=${p95}ms errors=$errors" \
-          "reconnects=$reconnects${cpu:+ cpu=${cpu}us/query}"
+          "reconnects=$reconnects${cpu:+ cpu=${cpu}us/query user=${user}us/query}"
     done
   done
 done
@@ -569,7 +574,7 @@ pairs = [("cutover_t1", "baseline_t1"), ("cutover_t2", "baseline_t2"), ("direct_
              ("cutover_t2_tls", "direct_tls")]
 ratio_rows = []
 out.write("workload\ttarget\truns\ttps_median\ttps_min\ttps_max\tqps_median\tp95_ms_median\terrors\treconnects\t"
-          "tps_ratio_to_direct\tcpu_us_per_query_median\n")
+          "tps_ratio_to_direct\tcpu_us_per_query_median\tuser_us_per_query_median\n")
 for w in workloads:
     med = {}
     for t in targets:
@@ -583,19 +588,21 @@ for w in workloads:
             p95=statistics.median(float(r["p95_ms"]) for r in rs),
             errors=sum(int(r["errors"]) for r in rs),
             reconnects=sum(int(r["reconnects"]) for r in rs),
-            cpu=statistics.median(float(r["cpu_us_per_query"]) for r in rs) if rs[0]["cpu_us_per_query"] else None)
+            cpu=statistics.median(float(r["cpu_us_per_query"]) for r in rs) if rs[0]["cpu_us_per_query"] else None,
+            user=statistics.median(float(r["user_us_per_query"]) for r in rs) if rs[0]["user_us_per_query"] else None)
     direct = med.get("direct", {}).get("tps")
     print(f"\n{w}  (median of {max(m['runs'] for m in med.values())} runs)")
     print(f"  {'target':<22} {'tps':>10} {'(min..max)':>21} {'qps':>10} {'p95 ms':>8} {'vs direct':>10} {'errors':>7}"
-          f" {'cpu us/q':>9}")
+          f" {'cpu us/q':>9} {'user us/q':>10}")
     for t, m in med.items():
         ratio = m["tps"] / direct if direct else float("nan")
         rng = f"({m['tps_min']:.0f}..{m['tps_max']:.0f})"
         cpu = "" if m["cpu"] is None else f"{m['cpu']:.2f}"
+        user = "" if m["user"] is None else f"{m['user']:.2f}"
         print(f"  {t:<22} {m['tps']:>10.1f} {rng:>21} {m['qps']:>10.1f} {m['p95']:>8.2f} {ratio:>9.1%} {m['errors']:>7}"
-              f" {cpu:>9}")
+              f" {cpu:>9} {user:>10}")
         out.write(f"{w}\t{t}\t{m['runs']}\t{m['tps']:.2f}\t{m['tps_min']:.2f}\t{m['tps_max']:.2f}\t{m['qps']:.2f}\t"
-                  f"{m['p95']:.2f}\t{m['errors']}\t{m['reconnects']}\t{ratio:.4f}\t{cpu}\n")
+                  f"{m['p95']:.2f}\t{m['errors']}\t{m['reconnects']}\t{ratio:.4f}\t{cpu}\t{user}\n")
     if "haproxy" in med:
         for t in ("cutover_t1", "cutover_t2", "baseline_t1", "baseline_t2"):
             if t in med:
@@ -603,6 +610,8 @@ for w in workloads:
                 cpu = ""
                 if med[t]["cpu"] and med["haproxy"]["cpu"]:
                     cpu = f", {med[t]['cpu'] / med['haproxy']['cpu']:.2f}x its CPU per query"
+                if med[t]["user"] and med["haproxy"]["user"]:
+                    cpu += f", {med[t]['user'] / med['haproxy']['user']:.2f}x its user CPU"
                 print(f"  goal {t} tps >= haproxy tps: {verdict} "
                       f"({med[t]['tps'] / med['haproxy']['tps']:.1%} of haproxy{cpu})")
     for t, base in pairs:
@@ -610,11 +619,13 @@ for w in workloads:
             tps_ratio = med[t]["tps"] / med[base]["tps"]
             p95_ratio = med[t]["p95"] / med[base]["p95"] if med[base]["p95"] else float("nan")
             cpu_ratio = med[t]["cpu"] / med[base]["cpu"] if med[t]["cpu"] and med[base]["cpu"] else float("nan")
-            print(f"  {t} / {base}: tps {tps_ratio:.1%}, p95 {p95_ratio:.2f}x, cpu per query {cpu_ratio:.2f}x")
-            ratio_rows.append(f"{w}\t{t}\t{base}\t{tps_ratio:.4f}\t{p95_ratio:.4f}\t{cpu_ratio:.4f}\n")
+            user_ratio = med[t]["user"] / med[base]["user"] if med[t]["user"] and med[base]["user"] else float("nan")
+            print(f"  {t} / {base}: tps {tps_ratio:.1%}, p95 {p95_ratio:.2f}x, cpu per query {cpu_ratio:.2f}x, "
+                  f"user cpu per query {user_ratio:.2f}x")
+            ratio_rows.append(f"{w}\t{t}\t{base}\t{tps_ratio:.4f}\t{p95_ratio:.4f}\t{cpu_ratio:.4f}\t{user_ratio:.4f}\n")
 if ratio_rows:
     with open(ratios, "w") as f:
-        f.write("workload\ttarget\tbaseline\ttps_ratio\tp95_ratio\tcpu_ratio\n")
+        f.write("workload\ttarget\tbaseline\ttps_ratio\tp95_ratio\tcpu_ratio\tuser_cpu_ratio\n")
         f.writelines(ratio_rows)
 EOF
 
