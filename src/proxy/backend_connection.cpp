@@ -202,6 +202,14 @@ awaitable<Result<Packet>> BackendConnection::ReadReply(size_t max_payload) {
 awaitable<Status> BackendConnection::RunCommand(ByteView payload) {
   if (auto st = co_await WritePacket(stream_, payload, 0, peer_); !st) co_return st;
   tracker_.Start(static_cast<Command>(payload[0]));
+  if (auto st = co_await DrainResponse(); !st) co_return st;
+  if (const auto& err = tracker_.error()) {
+    co_return Fail(Error::Server(err->error_code, err->sql_state, fmt::format("{}: {}", peer_, err->message)));
+  }
+  co_return Status{};
+}
+
+awaitable<Status> BackendConnection::DrainResponse() {
   while (!tracker_.done()) {
     auto n = tracker_.Feed(buffer_.readable());
     if (!n) co_return Fail(n.error().WithContext(peer_));
@@ -211,9 +219,6 @@ awaitable<Status> BackendConnection::RunCommand(ByteView payload) {
       co_return Fail(Error::Unsupported(peer_ + ": unexpected LOCAL INFILE request"));
     }
     if (auto st = co_await ReadSome(stream_, buffer_, peer_); !st) co_return st;
-  }
-  if (const auto& err = tracker_.error()) {
-    co_return Fail(Error::Server(err->error_code, err->sql_state, fmt::format("{}: {}", peer_, err->message)));
   }
   co_return Status{};
 }

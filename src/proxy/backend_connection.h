@@ -95,6 +95,10 @@ class BackendConnection {
   // Sends one command the proxy itself needs and consumes the whole response.
   // A server ERR is returned as kServer. REQUIRES: no response is pending.
   awaitable<Status> RunCommand(ByteView payload);
+  // Reads and consumes the rest of the response the tracker follows, without
+  // forwarding it. Server ERRs are left in tracker().error(). REQUIRES: the
+  // tracker was started, and the bytes it consumed so far are gone from buffer().
+  awaitable<Status> DrainResponse();
   awaitable<Status> Query(std::string_view sql);
   // A query whose answer is one column: the first row's value, nullopt for
   // NULL or no row.

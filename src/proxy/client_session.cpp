@@ -328,19 +328,7 @@ void ClientSession::NoteClientColumns(PreparedStatement& statement) {
 // read rows with the wrong columns: the response is read to its end and
 // dropped, the client gets an error, and the session closes.
 awaitable<Status> ClientSession::RefuseStaleColumns() {
-  ResponseTracker& tracker = backend_->tracker();
-  IoBuffer& buf = backend_->buffer();
-  while (!tracker.done()) {
-    auto n = tracker.Feed(buf.readable());
-    if (!n) {
-      const Error error = n.error().WithContext(backend_->peer());
-      co_return co_await BackendLost(error, false);
-    }
-    buf.Consume(*n);
-    if (tracker.done()) break;
-    auto got = co_await ReadSomeOp(backend_->stream(), buf);
-    if (auto st = Received(buf, got, backend_->peer()); !st) co_return co_await BackendLost(st.error(), false);
-  }
+  if (auto st = co_await backend_->DrainResponse(); !st) co_return co_await BackendLost(st.error(), false);
   const std::string message =
       "cutover: this session was closed because, since it moved to another server, a prepared statement's result "
       "columns are not the ones this client holds (DDL changed them); reconnect and prepare it again";
