@@ -56,4 +56,27 @@ class CClient {
   bool connected_ = false;
 };
 
+// A Connector/C prepared-statement handle, closed with the object: the part
+// every test statement class shares. A derived constructor sets any
+// attributes on stmt_, then calls Prepare.
+class CStatement {
+ public:
+  explicit CStatement(MYSQL* mysql) : stmt_(mysql_stmt_init(mysql)) {}
+  ~CStatement() { mysql_stmt_close(stmt_); }
+  CStatement(const CStatement&) = delete;
+  CStatement& operator=(const CStatement&) = delete;
+
+  bool prepared() const { return prepared_; }
+  // "errno message" of the statement's last failure.
+  std::string error() { return fmt::format("{} {}", mysql_stmt_errno(stmt_), mysql_stmt_error(stmt_)); }
+
+ protected:
+  void Prepare(const std::string& sql) { prepared_ = mysql_stmt_prepare(stmt_, sql.data(), sql.size()) == 0; }
+
+  MYSQL_STMT* stmt_;
+
+ private:
+  bool prepared_ = false;
+};
+
 }  // namespace cutover::testing

@@ -56,21 +56,16 @@ class ClientsTest : public ProxyTest {
 // Connector/C, for the commands no scripting client sends.
 
 // A prepared statement with one INT parameter and one BIGINT result column.
-class IntStatement {
+class IntStatement : public CStatement {
  public:
   IntStatement(MYSQL* mysql, const std::string& sql, unsigned long cursor_type = CURSOR_TYPE_NO_CURSOR,
                unsigned long prefetch_rows = 1)
-      : stmt_(mysql_stmt_init(mysql)) {
+      : CStatement(mysql) {
     mysql_stmt_attr_set(stmt_, STMT_ATTR_CURSOR_TYPE, &cursor_type);
     mysql_stmt_attr_set(stmt_, STMT_ATTR_PREFETCH_ROWS, &prefetch_rows);
-    prepared_ = mysql_stmt_prepare(stmt_, sql.data(), sql.size()) == 0;
+    Prepare(sql);
   }
-  ~IntStatement() { mysql_stmt_close(stmt_); }
-  IntStatement(const IntStatement&) = delete;
-  IntStatement& operator=(const IntStatement&) = delete;
 
-  bool prepared() const { return prepared_; }
-  std::string error() { return fmt::format("{} {}", mysql_stmt_errno(stmt_), mysql_stmt_error(stmt_)); }
   unsigned error_number() { return mysql_stmt_errno(stmt_); }
 
   // REQUIRES: prepared().
@@ -93,8 +88,6 @@ class IntStatement {
   }
 
  private:
-  MYSQL_STMT* stmt_;
-  bool prepared_ = false;
   int param_ = 0;
   long long value_ = 0;
   my_bool is_null_ = 0;

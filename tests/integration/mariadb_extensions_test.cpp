@@ -22,17 +22,10 @@ namespace {
 
 // A prepared statement executed with arrays of INT and of strings, one
 // parameter each per placeholder (mysql_stmt_attr_set STMT_ATTR_ARRAY_SIZE).
-class BulkStatement {
+class BulkStatement : public CStatement {
  public:
-  BulkStatement(MYSQL* mysql, const std::string& sql) : stmt_(mysql_stmt_init(mysql)) {
-    prepared_ = mysql_stmt_prepare(stmt_, sql.data(), sql.size()) == 0;
-  }
-  ~BulkStatement() { mysql_stmt_close(stmt_); }
-  BulkStatement(const BulkStatement&) = delete;
-  BulkStatement& operator=(const BulkStatement&) = delete;
+  BulkStatement(MYSQL* mysql, const std::string& sql) : CStatement(mysql) { Prepare(sql); }
 
-  bool prepared() const { return prepared_; }
-  std::string error() { return fmt::format("{} {}", mysql_stmt_errno(stmt_), mysql_stmt_error(stmt_)); }
   unsigned long long affected_rows() { return mysql_stmt_affected_rows(stmt_); }
 
   // Binds one array per parameter, in order: ints first, then strings.
@@ -81,8 +74,6 @@ class BulkStatement {
   }
 
  private:
-  MYSQL_STMT* stmt_;
-  bool prepared_ = false;
   unsigned rows_ = 0;
   std::vector<int> ints_;
   std::vector<std::string> strings_;
@@ -93,17 +84,9 @@ class BulkStatement {
 
 // A prepared statement of one INT parameter whose result rows are read as
 // text, for the CACHE_METADATA tests.
-class SelectStatement {
+class SelectStatement : public CStatement {
  public:
-  SelectStatement(MYSQL* mysql, const std::string& sql) : stmt_(mysql_stmt_init(mysql)) {
-    prepared_ = mysql_stmt_prepare(stmt_, sql.data(), sql.size()) == 0;
-  }
-  ~SelectStatement() { mysql_stmt_close(stmt_); }
-  SelectStatement(const SelectStatement&) = delete;
-  SelectStatement& operator=(const SelectStatement&) = delete;
-
-  bool prepared() const { return prepared_; }
-  std::string error() { return fmt::format("{} {}", mysql_stmt_errno(stmt_), mysql_stmt_error(stmt_)); }
+  SelectStatement(MYSQL* mysql, const std::string& sql) : CStatement(mysql) { Prepare(sql); }
 
   // Executes with `id` and returns the rows as "a|b;c|d" (columns as the
   // client's metadata says), or "ERR <errno> <message>".
@@ -147,8 +130,6 @@ class SelectStatement {
     return columns == 0 || mysql_stmt_bind_result(stmt_, result_.data()) == 0;
   }
 
-  MYSQL_STMT* stmt_;
-  bool prepared_ = false;
   std::vector<std::array<char, 64>> values_;
   std::vector<unsigned long> lengths_;
   std::vector<my_bool> nulls_;
